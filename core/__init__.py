@@ -1,0 +1,18 @@
+"""otlab.core: geometric optimal transport on PyTorch (and optionally pyKeOps), no web dependency.
+
+Conventions (GeomLoss's): cost C(x, y) = |x - y| for p = 1 and |x - y|^2 / 2 for p = 2; temperature
+ε = blur^p; unbalanced strength ρ = reach^p (reach None: balanced). See :func:`to_pot` for POT's.
+
+Entry points:
+    solve(x, y, a=None, b=None, ...) -> OTResult     value, potentials, Brenier map, plan
+    iterate(x, y, ...)                               one state per annealing step (for animations)
+    SamplesLoss(loss="sinkhorn", ...)                torch.nn.Module, drop-in for GeomLoss's
+"""
+from .conventions import from_pot, pot_reg, to_pot
+from .results import OTResult
+from .samples_loss import SamplesLoss
+from .schedule import anneal_schedule
+from .sinkhorn import SinkhornState
+from .solve import iterate, solve
+
+__all__ = ["solve", "iterate", "OTResult", "SinkhornState", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg"]

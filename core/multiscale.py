@@ -1,0 +1,221 @@
+r"""Multiscale Sinkhorn: anneal on voxel clusters, finish on the points, with kernel truncation.
+
+At an annealing step of blur σ the clouds are replaced by the weighted centroids of their points on
+the grid whose cells are the largest ``side / 2**j`` whose half-diagonal (a bound on the cluster
+radius) is at most :math:`\sigma/\kappa` (κ = ``radius_ratio`` = 4): clusters much smaller than
+the blur barely change a soft-min (the error of a step scales like ε (r/σ)^2), and there are far
+fewer of them. The grids are nested, so a cluster of a finer grid lies in one cluster of the
+coarser one. When clustering stops paying (fewer than ``worth`` times less work than the points),
+the solver moves to the points.
+
+Moving to a finer support is itself a Sinkhorn update (the potentials extend to any point):
+
+.. math::
+    f(x) = \lambda\,\mathrm{softmin}_\varepsilon\big(x, Y, \log B + G/\varepsilon\big),
+
+with Y, B, G the coarser support, weights and potential; that move is the update of its step, so
+the schedule has as many updates as the single-scale solvers'. Large levels restrict every soft-min
+to the cluster pairs kept by :func:`~otlab.core.block_softmin.keep_pairs` on the coarser level.
+
+When the last annealing step still runs on clusters, the closing update (with gradients) is the
+extrapolation of the cluster potentials onto the points, as in GeomLoss: f on x from the
+clusters of y, g on y from the clusters of x. With ``tol`` the solver moves to the points first and
+iterates there (truncated) until the marginal error is below ``tol``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+
+from .block_softmin import BlockSoftmin, keep_pairs
+from .clusters import parent_labels, voxel_clusters
+from .geometry import Level, PairSoftmin, Potentials
+from .schedule import dampening
+from .softmin import softmin_online
+
+#: Truncation (keep masks, block lists) costs about as much per cluster pair as a soft-min per
+#: entry costs TRUNCATE_RATIO times over: soft-mins with fewer entries than TRUNCATE_RATIO times the
+#: cluster pairs of the coarser level, or than TRUNCATE_MIN, run dense (online, exact).
+TRUNCATE_RATIO = 16
+TRUNCATE_MIN = 1 << 24
+
+
+def worth_truncating(entries: int, pairs: int) -> bool:
+    """Whether soft-mins over ``entries`` should be truncated from a level of ``pairs`` cluster pairs."""
+    return entries > max(TRUNCATE_MIN, TRUNCATE_RATIO * pairs)
+
+
+class MultiscaleGeometry:
+    """Cluster levels on nested voxel grids, then the points; see the module docstring.
+
+    Unbatched problems only (clouds given as (1, N, D)).
+    """
+
+    def __init__(self, x, y, a, b, p: int, truncate: float, radius_ratio: float = 4.0, worth: float = 4.0):
+        if x.shape[0] != 1:
+            raise ValueError(f"backend 'multiscale' takes unbatched clouds (N, D); got a batch of {x.shape[0]}")
+        self.x, self.y, self.a, self.b, self.p = x, y, a, b, p
+        self.truncate, self.worth = truncate, worth
+        # cells of side c have half-diagonal c sqrt(D) / 2 <= sigma / radius_ratio
+        self.cell_ratio = radius_ratio * math.sqrt(x.shape[-1]) / 2
+        pts = torch.cat([x[0], y[0]]).detach()
+        self.origin = pts.min(0).values
+        self.side = max(float((pts.max(0).values - self.origin).max()), 1e-12)
+        self.points: Optional[Level] = None
+
+    # -- levels ---------------------------------------------------------------------------------------
+    def _depth(self, sigma: float) -> int:
+        return max(0, math.ceil(math.log2(self.cell_ratio * self.side / sigma) - 1e-9))
+
+    def _clustering(self, depth: int):
+        """Clusters of both clouds at grid ``depth``, or None when the points are as cheap."""
+        cell = self.side / 2 ** depth
+        xc = voxel_clusters(self.x[0], self.a[0], self.origin, cell)
+        yc = voxel_clusters(self.y[0], self.b[0], self.origin, cell)
+        if xc.count * yc.count * self.worth > self.x.shape[1] * self.y.shape[1]:
+            return None
+        return xc, yc
+
+    def _cluster_level(self, clusters, depth: int, ops=None) -> Level:
+        xc, yc = clusters
+        level = Level(xc.centroids[None], yc.centroids[None], xc.masses[None], yc.masses[None], self.p,
+                      softmin_online, ops=ops, name=f"{xc.count} + {yc.count} clusters", clusters=clusters)
+        level.depth = depth
+        return level
+
+    def _points_level(self, ops=None) -> Level:
+        self.points = Level(self.x, self.y, self.a, self.b, self.p, softmin_online, ops=ops)
+        return self.points
+
+    def start(self, sigma: float) -> Level:
+        depth = self._depth(sigma)
+        clusters = self._clustering(depth)
+        return self._points_level() if clusters is None else self._cluster_level(clusters, depth)
+
+    # -- moves ------------------------------------------------------------------------------------------
+    def advance(self, level: Level, pot: Potentials, sigma: float, eps: float, rho):
+        """(level, potentials, moved) for an annealing step of blur sigma."""
+        if level.clusters is None:
+            return level, pot, False
+        depth = self._depth(sigma)
+        if depth == level.depth:
+            return level, pot, False
+        return (*self._move(level, pot, self._clustering(depth), depth, eps, rho), True)
+
+    def to_points(self, level: Level, pot: Potentials, eps: float, rho):
+        """(level, potentials, moved): move onto the points (before iterating to a tolerance)."""
+        if level.clusters is None:
+            return level, pot, False
+        return (*self._move(level, pot, None, None, eps, rho), True)
+
+    def close(self, level: Level, pot: Potentials, eps: float, rho):
+        """Closing update from a cluster level: potentials on the points, differentiable in x and y.
+
+        Returns the points level (exact soft-mins, for diagnostics) and the potentials."""
+        xc, yc = level.clusters
+        ops = self._transfer_ops(level, pot, eps, self.x, self.y, xc.labels, yc.labels)
+        return self._points_level(), extrapolate(pot, level, ops, eps, rho)
+
+    def _move(self, level: Level, pot: Potentials, clusters, depth, eps: float, rho):
+        """Move to finer clusters (or to the points when ``clusters`` is None): the averaged update
+        (old potential carried over + extrapolated update) / 2 on the new support."""
+        xc, yc = level.clusters
+        if clusters is None:
+            new_x, new_y, lx, ly = self.x, self.y, xc.labels, yc.labels
+        else:
+            nxc, nyc = clusters
+            new_x, new_y = nxc.centroids[None], nyc.centroids[None]
+            lx, ly = parent_labels(nxc, xc), parent_labels(nyc, yc)
+        ops = None
+        old_count = level.x.shape[1] + level.y.shape[1]
+        if worth_truncating((new_x.shape[1] + new_y.shape[1]) ** 2, old_count ** 2):
+            keep = self._keep_masks(level, pot, eps)
+            ops = {"xy": BlockSoftmin(new_x, new_y, keep["xy"], lx, ly, self.p),
+                   "yx": BlockSoftmin(new_y, new_x, keep["xy"].T, ly, lx, self.p),
+                   "xx": BlockSoftmin(new_x, new_x, keep["xx"], lx, lx, self.p) if "xx" in keep else None,
+                   "yy": BlockSoftmin(new_y, new_y, keep["yy"], ly, ly, self.p) if "yy" in keep else None}
+        transfer = self._transfer_ops(level, pot, eps, new_x, new_y, lx, ly)
+        target = self._points_level(ops) if clusters is None else self._cluster_level(clusters, depth, ops)
+        update = extrapolate(pot, level, transfer, eps, rho)
+        old = carry(pot, level, self._images(level, pot, eps), new_x[0].detach(), new_y[0].detach(), lx, ly)
+        return target, Potentials(*[None if u is None else (u + o) / 2
+                                    for u, o in zip((update.f, update.g, update.f_aa, update.g_bb),
+                                                    (old.f, old.g, old.f_aa, old.g_bb))])
+
+    def _images(self, level: Level, pot: Potentials, eps: float):
+        """Barycentric images of the centroids for each soft-min of ``level`` (p = 2), else None."""
+        if self.p != 2:
+            return None
+        if level.images is not None and level.images[0] is pot:
+            return level.images[1]
+        images = {"xy": level.xy.barycentric(eps, level.b_log + pot.g / eps)[0],
+                  "yx": level.yx.barycentric(eps, level.a_log + pot.f / eps)[0]}
+        if pot.f_aa is not None:
+            images["xx"] = level.xx.barycentric(eps, level.a_log + pot.f_aa / eps)[0]
+            images["yy"] = level.yy.barycentric(eps, level.b_log + pot.g_bb / eps)[0]
+        level.images = (pot, images)
+        return images
+
+    def _transfer_ops(self, level: Level, pot: Potentials, eps: float, new_x, new_y, lx, ly):
+        """Soft-mins from the new supports (rows) to the clusters of ``level`` (columns)."""
+        kx, ky = level.x.shape[1], level.y.shape[1]
+        if not worth_truncating((new_x.shape[1] + new_y.shape[1]) * (kx + ky), (kx + ky) ** 2):
+            return {"xy": PairSoftmin(softmin_online, new_x, level.y, self.p),
+                    "yx": PairSoftmin(softmin_online, new_y, level.x, self.p),
+                    "xx": PairSoftmin(softmin_online, new_x, level.x, self.p),
+                    "yy": PairSoftmin(softmin_online, new_y, level.y, self.p)}
+        keep = self._keep_masks(level, pot, eps)
+        ix, iy = torch.arange(kx, device=lx.device), torch.arange(ky, device=ly.device)
+        return {"xy": BlockSoftmin(new_x, level.y, keep["xy"], lx, iy, self.p),
+                "yx": BlockSoftmin(new_y, level.x, keep["xy"].T, ly, ix, self.p),
+                "xx": BlockSoftmin(new_x, level.x, keep["xx"], lx, ix, self.p) if "xx" in keep else None,
+                "yy": BlockSoftmin(new_y, level.y, keep["yy"], ly, iy, self.p) if "yy" in keep else None}
+
+    def _keep_masks(self, level: Level, pot: Potentials, eps: float):
+        """Cluster pairs kept by the truncation on ``level``: 'xy' (and 'xx', 'yy' when debiased)."""
+        if level.keep is not None and level.keep[0] is pot:
+            return level.keep[1]
+        xc, yc = level.clusters
+        im = self._images(level, pot, eps) or {}
+        keep = {"xy": keep_pairs(xc, yc, pot.f[0], pot.g[0], im.get("xy"), im.get("yx"), eps, self.truncate, self.p)}
+        if pot.f_aa is not None:
+            keep["xx"] = keep_pairs(xc, xc, pot.f_aa[0], pot.f_aa[0], im.get("xx"), im.get("xx"), eps,
+                                    self.truncate, self.p)
+            keep["yy"] = keep_pairs(yc, yc, pot.g_bb[0], pot.g_bb[0], im.get("yy"), im.get("yy"), eps,
+                                    self.truncate, self.p)
+        level.keep = (pot, keep)
+        return keep
+
+
+def carry(pot: Potentials, level: Level, images, new_x, new_y, lx, ly) -> Potentials:
+    r"""Potentials of a cluster level carried to finer supports by a first-order expansion around the
+    parent centroid: :math:`f(x) \approx F_k + \nabla F_k\cdot(x - X_k)`, :math:`\nabla F_k = X_k - T_k`
+    (p = 2, T the barycentric image); the parent's value for p = 1."""
+    X, Y = level.x[0], level.y[0]
+
+    def taylor(values, centers, image, labels, points):
+        v = values[0][labels]
+        if image is None:
+            return v[None]
+        return (v + ((centers - image)[labels] * (points - centers[labels])).sum(-1))[None]
+
+    im = images or {}
+    return Potentials(
+        f=taylor(pot.f, X, im.get("xy"), lx, new_x), g=taylor(pot.g, Y, im.get("yx"), ly, new_y),
+        f_aa=None if pot.f_aa is None else taylor(pot.f_aa, X, im.get("xx"), lx, new_x),
+        g_bb=None if pot.g_bb is None else taylor(pot.g_bb, Y, im.get("yy"), ly, new_y))
+
+
+def extrapolate(pot: Potentials, source: Level, ops, eps: float, rho) -> Potentials:
+    r"""Potentials on new supports: f = λ softmin_ε(rows, source.y, log B + G/ε), etc., with ``ops``
+    the soft-mins from the new supports to ``source``'s (keys 'xy', 'yx', 'xx', 'yy')."""
+    lam = dampening(eps, rho)
+    a_log, b_log = source.a_log.detach(), source.b_log.detach()
+    return Potentials(
+        f=lam * ops["xy"](eps, (b_log + pot.g / eps).detach()),
+        g=lam * ops["yx"](eps, (a_log + pot.f / eps).detach()),
+        f_aa=None if pot.f_aa is None else lam * ops["xx"](eps, (a_log + pot.f_aa / eps).detach()),
+        g_bb=None if pot.g_bb is None else lam * ops["yy"](eps, (b_log + pot.g_bb / eps).detach()),
+    )

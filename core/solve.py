@@ -1,0 +1,162 @@
+"""Functional API: :func:`solve` (one call, an :class:`~otlab.core.results.OTResult`) and
+:func:`iterate` (a generator of annealing states, what the demos animate). ``solve`` is ``iterate``
+run to its end.
+
+Conventions: cost |x - y| (p = 1) or |x - y|^2 / 2 (p = 2); ε = blur^p; ρ = reach^p. Inputs are
+(N, D) or batched (B, N, D) clouds with optional weights (N,) / (B, N) (uniform when omitted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import torch
+
+from . import checks
+from .costs import joint_diameter
+from .geometry import SOFTMINS, Level, SingleLevel
+from .keops_softmin import keops_available
+from .multiscale import MultiscaleGeometry
+from .results import OTResult
+from .schedule import anneal_schedule
+from .sinkhorn import SinkhornState, anneal
+
+BACKENDS = ("auto", "tensorized", "online", "multiscale", "keops")
+
+#: auto uses the dense backend up to this many cost-matrix entries (per batch item).
+DENSE_MAX_ENTRIES = 1 << 20
+#: auto uses the multiscale backend from this many entries on, for unbatched clouds in D <= 3.
+MULTISCALE_MIN_ENTRIES = 1 << 22
+
+
+def choose_backend(backend: str, x: torch.Tensor, y: torch.Tensor) -> str:
+    """Resolve ``auto`` by size, dimension, batch and device; check explicit choices."""
+    B, N, D = x.shape
+    M = y.shape[1]
+    if backend == "keops" or (backend == "online" and x.is_cuda and keops_available()):
+        return "keops"
+    if backend != "auto":
+        return backend
+    if N * M <= DENSE_MAX_ENTRIES:
+        return "tensorized"
+    if B == 1 and D <= 3 and N * M >= MULTISCALE_MIN_ENTRIES:
+        return "multiscale"
+    return "keops" if x.is_cuda and keops_available() else "online"
+
+
+@dataclass
+class Problem:
+    """A validated problem: centred clouds (B, N, D), (B, M, D), weights, and the solver settings."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+    center: torch.Tensor
+    batched: bool
+    p: int
+    blur: float
+    rho: Optional[float]
+    eps_list: list
+    debias: bool
+    backend: str
+    truncate: float
+
+    def geometry(self):
+        if self.backend == "multiscale":
+            return MultiscaleGeometry(self.x, self.y, self.a, self.b, self.p, self.truncate)
+        return SingleLevel(Level(self.x, self.y, self.a, self.b, self.p, SOFTMINS[self.backend]))
+
+
+def prepare(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debias=True, diameter=None,
+            backend="auto", truncate=5.0) -> Problem:
+    """Validate the inputs (clear ``ValueError``/``TypeError`` on bad ones) and build a :class:`Problem`."""
+    x = checks.as_points("x", x)
+    y = checks.as_points("y", y)
+    checks.check_pair(x, y)
+    a = checks.as_weights("a", a, x, "x")
+    b = checks.as_weights("b", b, y, "y")
+    p = checks.exponent(p)
+    blur = checks.positive_number("blur", blur)
+    reach = checks.positive_number("reach", reach, allow_none=True)
+    scaling = checks.scaling_factor(scaling)
+    diameter = checks.positive_number("diameter", diameter, allow_none=True)
+    truncate = checks.positive_number("truncate", truncate)
+    backend = checks.choice("backend", backend, BACKENDS)
+    if not isinstance(debias, bool):
+        raise TypeError(f"debias must be True or False, got {type(debias).__name__}")
+    batched = x.dim() == 3
+    if not batched:
+        x, y, a, b = x.unsqueeze(0), y.unsqueeze(0), a.unsqueeze(0), b.unsqueeze(0)
+    if reach is None:
+        ma, mb = a.detach().sum(-1), b.detach().sum(-1)
+        if bool(((ma - mb).abs() > 1e-3 * torch.maximum(ma, mb)).any()):
+            raise ValueError("a and b have different total masses but reach=None asks for balanced OT: "
+                             "normalise the weights or set reach for unbalanced OT")
+    if diameter is None:
+        diameter = joint_diameter(x, y)
+    backend = choose_backend(backend, x, y)
+    # Costs are translation invariant: centring keeps |x|^2 small in the soft-min expansions.
+    with torch.no_grad():
+        center = (torch.cat([x, y], dim=1).amax(dim=1, keepdim=True)
+                  + torch.cat([x, y], dim=1).amin(dim=1, keepdim=True)) / 2
+    return Problem(x - center, y - center, a, b, center, batched, p, blur,
+                   None if reach is None else reach ** p, anneal_schedule(diameter, blur, scaling, p),
+                   debias, backend, truncate)
+
+
+def _validated_iteration_options(tol, max_iter):
+    tol = checks.positive_number("tol", tol, allow_none=True)
+    if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1):
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    return tol, max_iter
+
+
+def _states(problem: Problem, tol, max_iter) -> Iterator[SinkhornState]:
+    return anneal(problem.geometry(), problem.eps_list, problem.p, problem.rho, problem.debias,
+                  problem.center, tol=tol, max_iter=max_iter)
+
+
+def iterate(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debias=True, diameter=None,
+            backend="auto", tol=None, max_iter=None, truncate=5.0) -> Iterator[SinkhornState]:
+    """Yield one :class:`~otlab.core.sinkhorn.SinkhornState` per Sinkhorn update.
+
+    Same arguments as :func:`solve`. Steps follow the schedule ε_k = σ_k^p, σ from the diameter down
+    to ``blur`` by factors ``scaling``; with ``tol``, extra steps at the last ε until the marginal
+    error is at most ``tol``; the last state (``final=True``) is the closing update with gradients.
+    States hold batched tensors (B, N) (B = 1 for unbatched inputs); coordinates are centred
+    (``state.x``/``state.y`` give the supports in the user's coordinates).
+    """
+    problem = prepare(x, y, a, b, p=p, blur=blur, reach=reach, scaling=scaling, debias=debias,
+                      diameter=diameter, backend=backend, truncate=truncate)
+    tol, max_iter = _validated_iteration_options(tol, max_iter)
+    yield from _states(problem, tol, max_iter)
+
+
+def solve(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debias=True, diameter=None,
+          backend="auto", tol=None, max_iter=None, truncate=5.0) -> OTResult:
+    r"""Entropic OT between two weighted point clouds, with ε-annealing; returns an :class:`OTResult`.
+
+    Args:
+        x, y: points (N, D) and (M, D), or batches (B, N, D) and (B, M, D).
+        a, b: non-negative weights (N,), (M,) (or (B, N), (B, M)) with positive sums; uniform if None.
+            Balanced OT (reach None) needs equal total masses.
+        p: 1 for C = |x - y|, 2 for C = |x - y|^2 / 2.
+        blur: final blur σ > 0 (ε = σ^p), in the units of x.
+        reach: None (balanced) or the unbalanced reach (ρ = reach^p).
+        scaling: annealing ratio in (0, 1); closer to 1 is slower and more accurate.
+        debias: return the Sinkhorn divergence S_ε (True) or the entropic OT_ε (False).
+        diameter: largest distance in the problem; the bounding-box diagonal when None.
+        backend: "auto", "tensorized" (dense), "online" (O(N) memory), "multiscale" (clusters +
+            truncation, unbatched D <= 3), "keops" (pykeops).
+        tol: if set, extra iterations at the final ε until the L1 marginal error is <= tol.
+        max_iter: cap on the total number of updates when ``tol`` is set.
+        truncate: multiscale truncation τ: pairs with slack above τ ε are dropped.
+    """
+    problem = prepare(x, y, a, b, p=p, blur=blur, reach=reach, scaling=scaling, debias=debias,
+                      diameter=diameter, backend=backend, truncate=truncate)
+    tol, max_iter = _validated_iteration_options(tol, max_iter)
+    state = None
+    for state in _states(problem, tol, max_iter):
+        pass
+    return OTResult(state, problem)

@@ -14,11 +14,12 @@ import torch
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
-def as_points(name: str, x) -> torch.Tensor:
+def as_points(name: str, x, finite: bool = True) -> torch.Tensor:
     """Return ``x`` as a floating tensor of shape (N, D) or (B, N, D), or raise.
 
     Accepts torch tensors and array-likes (numpy arrays, lists); integer input is promoted to the
-    default float dtype.
+    default float dtype. ``finite=False`` leaves the NaN/inf check to :func:`finite_points` (to run
+    it after the device checks of :func:`check_pair`).
     """
     if not isinstance(x, torch.Tensor):
         try:
@@ -37,9 +38,32 @@ def as_points(name: str, x) -> torch.Tensor:
         raise ValueError(f"{name} has dimension D = 0; points need at least one coordinate")
     if x.dim() == 3 and x.shape[0] == 0:
         raise ValueError(f"{name} has an empty batch (B = 0)")
+    if finite:
+        finite_points(name, x)
+    return x
+
+
+def finite_points(name: str, x: torch.Tensor) -> None:
+    """Raise unless every coordinate of ``x`` is finite."""
     if not bool(torch.isfinite(x.detach()).all()):
         raise ValueError(f"{name} contains NaN or infinite coordinates")
-    return x
+
+
+def point_pair(x, y):
+    """Validate two clouds together: types and shapes, then compatibility, then finiteness.
+
+    Array-likes (not tensors) take the dtype of the tensor beside them, or a common dtype.
+    """
+    x_given, y_given = isinstance(x, torch.Tensor), isinstance(y, torch.Tensor)
+    x = as_points("x", x, finite=False)
+    y = as_points("y", y, finite=False)
+    if not (x_given and y_given) and x.dtype != y.dtype:
+        dtype = x.dtype if x_given else y.dtype if y_given else torch.promote_types(x.dtype, y.dtype)
+        x, y = x.to(dtype), y.to(dtype)
+    check_pair(x, y)
+    finite_points("x", x)
+    finite_points("y", y)
+    return x, y
 
 
 def as_weights(name: str, a, points: torch.Tensor, points_name: str) -> torch.Tensor:

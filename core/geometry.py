@@ -23,7 +23,8 @@ from typing import Callable, Optional
 import torch
 
 from .keops_softmin import softmin_keops
-from .softmin import soft_average, softmin_dense, softmin_online
+from .costs import cost_matrix
+from .softmin import logsumexp, soft_average, softmin_dense, softmin_online
 
 SoftminFn = Callable[[float, torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
 SoftminOp = Callable[[float, torch.Tensor], torch.Tensor]
@@ -57,6 +58,21 @@ class PairSoftmin:
         return soft_average(eps, self.query.detach(), self.support, h.detach(), self.p, self.support)
 
 
+class DenseSoftmin(PairSoftmin):
+    """Soft-min on the dense cost matrix, computed once and reused while no gradient is needed."""
+
+    def __init__(self, query: torch.Tensor, support: torch.Tensor, p: int):
+        super().__init__(softmin_dense, query, support, p)
+        self._cost = None
+
+    def __call__(self, eps: float, h: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() and (self.query.requires_grad or h.requires_grad):
+            return self.fn(eps, self.query, self.support, h, self.p)
+        if self._cost is None:
+            self._cost = cost_matrix(self.query.detach(), self.support, self.p)
+        return -eps * logsumexp(h.unsqueeze(-2) - self._cost / eps)
+
+
 class Level:
     """Two weighted clouds at one resolution and their soft-min operators."""
 
@@ -71,8 +87,9 @@ class Level:
         self.keep = None  # multiscale: (potentials, kept cluster pairs) cached for the moves from here
         self.images = None  # multiscale: (potentials, barycentric images of the centroids), likewise
         if ops is None:
-            ops = {"xy": PairSoftmin(softmin, x, y, p), "yx": PairSoftmin(softmin, y, x, p),
-                   "xx": PairSoftmin(softmin, x, x, p), "yy": PairSoftmin(softmin, y, y, p)}
+            pair = (lambda q, s: DenseSoftmin(q, s, p)) if softmin is softmin_dense else \
+                (lambda q, s: PairSoftmin(softmin, q, s, p))
+            ops = {"xy": pair(x, y), "yx": pair(y, x), "xx": pair(x, x), "yy": pair(y, y)}
         self.xy, self.yx, self.xx, self.yy = ops["xy"], ops["yx"], ops["xx"], ops["yy"]
 
 

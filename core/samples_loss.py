@@ -73,9 +73,7 @@ class SamplesLoss(torch.nn.Module):
             raise TypeError(f"SamplesLoss takes (x, y) or (a, x, b, y), got {len(args)} arguments")
         if self.loss == "sinkhorn":
             return self._sinkhorn(a, x, b, y)
-        x = checks.as_points("x", x)
-        y = checks.as_points("y", y)
-        checks.check_pair(x, y)
+        x, y = checks.point_pair(x, y)
         a = checks.as_weights("a", a, x, "x")
         b = checks.as_weights("b", b, y, "y")
         batched = x.dim() == 3

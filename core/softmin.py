@@ -65,7 +65,8 @@ def _block_logits(eps: float, xb: torch.Tensor, y: torch.Tensor, h: torch.Tensor
     yt = y.transpose(-1, -2)
     if p == 2:
         return torch.baddbmm((h - y2 / (2 * eps)).unsqueeze(-2), xb, yt, alpha=1 / eps), None
-    dist = torch.baddbmm((xb * xb).sum(-1, keepdim=True) + y2.unsqueeze(-2), xb, yt, alpha=-2).clamp_min_(0).sqrt_()
+    # |x - y| from coordinate differences: the expansion's cancellation error would be square-rooted
+    dist = torch.cdist(xb, y, compute_mode="donot_use_mm_for_euclid_dist")
     return h.unsqueeze(-2) - dist / eps, dist
 
 

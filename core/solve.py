@@ -71,9 +71,7 @@ class Problem:
 def prepare(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debias=True, diameter=None,
             backend="auto", truncate=5.0) -> Problem:
     """Validate the inputs (clear ``ValueError``/``TypeError`` on bad ones) and build a :class:`Problem`."""
-    x = checks.as_points("x", x)
-    y = checks.as_points("y", y)
-    checks.check_pair(x, y)
+    x, y = checks.point_pair(x, y)
     a = checks.as_weights("a", a, x, "x")
     b = checks.as_weights("b", b, y, "y")
     p = checks.exponent(p)

@@ -1,0 +1,104 @@
+"""Every bad input gets a ValueError/TypeError that names the argument."""
+import numpy as np
+import pytest
+import torch
+
+from otlab.core import SamplesLoss, iterate, solve
+
+X = torch.rand(10, 2)
+Y = torch.rand(12, 2)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(x=torch.tensor([[0.0, float("nan")]])), ValueError, "x contains NaN"),
+    (dict(y=torch.tensor([[float("inf"), 0.0]])), ValueError, "y contains NaN or infinite"),
+    (dict(x=torch.rand(10)), ValueError, r"x must have shape \(N, D\)"),
+    (dict(x=torch.rand(2, 3, 4, 5)), ValueError, "x must have shape"),
+    (dict(x=torch.rand(0, 2)), ValueError, "x is an empty point cloud"),
+    (dict(y=torch.rand(12, 3)), ValueError, "x is 2-dimensional but y is 3-dimensional"),
+    (dict(x=torch.rand(2, 10, 2)), ValueError, "both must be"),
+    (dict(x=torch.rand(2, 10, 2), y=torch.rand(3, 12, 2)), ValueError, "batch sizes differ"),
+    (dict(x=torch.rand(10, 2, dtype=torch.float64)), TypeError, "dtype"),
+    (dict(x="points"), TypeError, "x must be a tensor"),
+    (dict(x=torch.ones(10, 2, dtype=torch.bool)), TypeError, "real numbers"),
+    (dict(a=-torch.ones(10) / 10), ValueError, "a has negative weights"),
+    (dict(b=torch.zeros(12)), ValueError, "b sums to zero"),
+    (dict(a=torch.full((10,), float("nan"))), ValueError, "a contains NaN"),
+    (dict(a=torch.ones(9) / 9), ValueError, r"a must have shape \(10,\)"),
+    (dict(a=torch.ones(10) / 5), ValueError, "different total masses"),
+    (dict(blur=0.0), ValueError, "blur must be a finite number > 0"),
+    (dict(blur=-1.0), ValueError, "blur"),
+    (dict(blur=float("nan")), ValueError, "blur"),
+    (dict(blur="big"), TypeError, "blur must be a number"),
+    (dict(reach=0.0), ValueError, "reach"),
+    (dict(scaling=1.0), ValueError, "scaling must lie in"),
+    (dict(scaling=0.0), ValueError, "scaling"),
+    (dict(p=3), ValueError, "p must be 1 or 2"),
+    (dict(backend="gpu"), ValueError, "backend must be one of"),
+    (dict(diameter=-2.0), ValueError, "diameter"),
+    (dict(tol=0.0), ValueError, "tol"),
+    (dict(max_iter=0), ValueError, "max_iter"),
+    (dict(debias="yes"), TypeError, "debias"),
+    (dict(x=torch.rand(2, 10, 2), y=torch.rand(2, 12, 2), backend="multiscale"), ValueError, "unbatched"),
+])
+def test_solve_rejects(kwargs, error, match):
+    args = dict(x=X, y=Y, a=None, b=None)
+    args.update({k: kwargs.pop(k) for k in list(kwargs) if k in args})
+    with pytest.raises(error, match=match):
+        solve(args["x"], args["y"], args["a"], args["b"], **kwargs)
+    with pytest.raises(error, match=match):
+        next(iterate(args["x"], args["y"], args["a"], args["b"], **kwargs))
+
+
+def test_device_mismatch_is_reported():
+    meta = torch.rand(12, 2, device="meta")
+    with pytest.raises(ValueError, match="device"):
+        solve(X, meta)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(loss="wasserstein"), ValueError, "loss must be one of"),
+    (dict(p=0), ValueError, "p must be"),
+    (dict(blur=0), ValueError, "blur"),
+    (dict(loss="gaussian", reach=1.0), ValueError, "reach"),
+    (dict(cost=lambda x, y: x), ValueError, "cost must be None"),
+    (dict(scaling=2), ValueError, "scaling"),
+    (dict(backend="cuda"), ValueError, "backend"),
+])
+def test_samples_loss_rejects(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        SamplesLoss(**kwargs)
+
+
+def test_samples_loss_call_forms():
+    loss = SamplesLoss()
+    with pytest.raises(TypeError, match=r"\(x, y\) or \(a, x, b, y\)"):
+        loss(X)
+    with pytest.raises(ValueError, match="x contains NaN"):
+        SamplesLoss("energy")(torch.full((3, 2), float("nan")), Y)
+
+
+def test_array_likes_are_accepted():
+    value = solve(np.random.rand(10, 2), np.random.rand(12, 2).tolist()).value
+    assert torch.isfinite(value)
+
+
+def test_result_methods_check_points():
+    res = solve(X, Y)
+    with pytest.raises(ValueError, match="3-dimensional|2-dimensional"):
+        res.potential_f(torch.rand(5, 3))
+    with pytest.raises(ValueError, match="points contains NaN"):
+        res.potential_g(torch.tensor([[float("nan"), 0.0]]))
+    with pytest.raises(ValueError, match="values must have shape"):
+        res.plan_apply(torch.rand(7))
+
+
+def test_degenerate_but_valid_inputs_are_finite():
+    """Zero weights on some points, duplicates, tiny blur in float32: finite results."""
+    a = torch.ones(10) / 8
+    a[:2] = 0
+    dup = torch.cat([X[:5], X[:5]])
+    for backend in ["tensorized", "online", "multiscale"]:
+        assert torch.isfinite(solve(X, Y, a, None, backend=backend).value)
+        assert torch.isfinite(solve(dup, Y, backend=backend).value)
+        assert torch.isfinite(solve(X, Y, blur=1e-4, backend=backend).value)

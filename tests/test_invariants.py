@@ -1,0 +1,80 @@
+"""Invariants of the divergence and agreement between backends."""
+import pytest
+import torch
+
+from otlab.core import SamplesLoss, solve
+from otlab.core.keops_softmin import keops_available
+
+from conftest import random_weights
+
+
+def pair(n=150, m=170, dim=2, dtype=torch.float64):
+    x = torch.rand(n, dim, dtype=dtype)
+    y = torch.randn(m, dim, dtype=dtype) * 0.2 + 0.6
+    return x, y, random_weights(n, dtype), random_weights(m, dtype)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("reach", [None, 0.5])
+def test_symmetry_and_positivity(p, reach):
+    x, y, a, b = pair()
+    s_xy = float(solve(x, y, a, b, p=p, reach=reach).value)
+    s_yx = float(solve(y, x, b, a, p=p, reach=reach).value)
+    assert s_xy == pytest.approx(s_yx, rel=1e-12)
+    assert s_xy > 0
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("backend", ["tensorized", "online", "multiscale"])
+def test_divergence_to_itself_is_zero(p, backend):
+    x, _, a, _ = pair()
+    assert abs(float(solve(x, x.clone(), a, a.clone(), p=p, backend=backend).value)) < 1e-12
+
+
+def test_nonnegative_on_random_pairs():
+    for _ in range(5):
+        x, y, a, b = pair(40, 50)
+        assert float(solve(x, y, a, b, blur=0.02).value) >= 0
+
+
+@pytest.mark.parametrize("reach", [None, 0.3])
+def test_batch_equals_loop(reach):
+    """Same schedule (the diameter is otherwise taken over the whole batch) -> same values."""
+    x = torch.rand(4, 60, 3, dtype=torch.float64)
+    y = torch.rand(4, 70, 3, dtype=torch.float64) * 0.5
+    a = torch.rand(4, 60, dtype=torch.float64) + 0.1
+    b = torch.rand(4, 70, dtype=torch.float64) + 0.1
+    a, b = a / a.sum(1, keepdim=True), b / b.sum(1, keepdim=True)
+    loss = SamplesLoss(reach=reach, diameter=2.0)
+    batched = loss(a, x, b, y)
+    looped = torch.stack([loss(a[i], x[i], b[i], y[i]) for i in range(4)])
+    torch.testing.assert_close(batched, looped, rtol=1e-12, atol=1e-15)
+
+
+BACKENDS_EXACT = ["tensorized", "online"] + (["keops"] if keops_available() else [])
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("reach", [None, 0.4])
+def test_exact_backends_agree(p, reach):
+    x, y, a, b = pair(300, 260, dim=3, dtype=torch.float32)
+    values = {be: solve(x, y, a.float(), b.float(), p=p, reach=reach, backend=be) for be in BACKENDS_EXACT}
+    ref = values["tensorized"]
+    for be, res in values.items():
+        assert float(res.value) == pytest.approx(float(ref.value), rel=1e-5), be
+        torch.testing.assert_close(res.f, ref.f, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_multiscale_agrees_with_exact_solver(dim):
+    """Truncation within 1e-3 of the untruncated solver when both converge; within 1% on the
+    default schedule (one update per temperature)."""
+    n = 6000
+    x = torch.rand(n, dim)
+    y = torch.randn(n, dim) * 0.1 + 0.5
+    exact = solve(x, y, backend="online")
+    multi = solve(x, y, backend="multiscale")
+    assert float(multi.value) == pytest.approx(float(exact.value), rel=1e-2)
+    exact_c = solve(x, y, backend="online", blur=0.1, tol=1e-3)
+    multi_c = solve(x, y, backend="multiscale", blur=0.1, tol=1e-3)
+    assert float(multi_c.value) == pytest.approx(float(exact_c.value), rel=1e-3)

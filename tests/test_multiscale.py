@@ -1,0 +1,77 @@
+"""The multiscale pieces: nested voxel clusters, truncation masks, block soft-mins."""
+import pytest
+import torch
+
+from otlab.core.block_softmin import BlockSoftmin, keep_pairs
+from otlab.core.clusters import parent_labels, voxel_clusters
+from otlab.core.softmin import softmin_dense
+
+
+def test_voxel_clusters_are_weighted_and_nested():
+    x = torch.rand(500, 2, dtype=torch.float64)
+    w = torch.rand(500, dtype=torch.float64)
+    origin = torch.zeros(2, dtype=torch.float64)
+    coarse, fine = voxel_clusters(x, w, origin, 0.25), voxel_clusters(x, w, origin, 0.125)
+    assert coarse.count == 16 and fine.count == 64
+    torch.testing.assert_close(coarse.masses.sum(), w.sum())
+    k = 3
+    members = coarse.labels == k
+    torch.testing.assert_close(coarse.centroids[k], (w[members, None] * x[members]).sum(0) / w[members].sum())
+    assert float((x - coarse.centroids[coarse.labels]).norm(dim=1).max()) <= float(coarse.radii.max()) + 1e-12
+    parents = parent_labels(fine, coarse)
+    torch.testing.assert_close(parents[fine.labels], coarse.labels, rtol=0, atol=0)
+
+
+def test_block_softmin_equals_dense_when_everything_is_kept():
+    x, y = torch.rand(1, 300, 3, dtype=torch.float64), torch.rand(1, 200, 3, dtype=torch.float64)
+    h = torch.randn(1, 200, dtype=torch.float64)
+    origin = torch.zeros(3, dtype=torch.float64)
+    xc = voxel_clusters(x[0], torch.ones(300, dtype=torch.float64), origin, 0.3)
+    yc = voxel_clusters(y[0], torch.ones(200, dtype=torch.float64), origin, 0.3)
+    keep = torch.ones(xc.count, yc.count, dtype=torch.bool)
+    for p in (1, 2):
+        op = BlockSoftmin(x, y, keep, xc.labels, yc.labels, p)
+        assert op.kept_entries == 300 * 200
+        torch.testing.assert_close(op(0.05, h), softmin_dense(0.05, x, y, h, p), rtol=1e-12, atol=1e-12)
+
+
+def test_block_softmin_restricts_to_kept_pairs_and_differentiates():
+    x, y = torch.rand(1, 120, 2, dtype=torch.float64), torch.rand(1, 90, 2, dtype=torch.float64)
+    h = torch.randn(1, 90, dtype=torch.float64)
+    origin = torch.zeros(2, dtype=torch.float64)
+    xc = voxel_clusters(x[0], torch.ones(120, dtype=torch.float64), origin, 0.5)
+    yc = voxel_clusters(y[0], torch.ones(90, dtype=torch.float64), origin, 0.5)
+    keep = torch.rand(xc.count, yc.count) < 0.6
+    keep[:, 0] = True
+    # blocks of consecutive points may share clusters: each point sees at least its own cluster's columns
+    xg = x.clone().requires_grad_(True)
+    op = BlockSoftmin(xg, y, keep, xc.labels, yc.labels, 2)
+    f = op(0.1, h)
+    mask = keep[xc.labels][:, yc.labels]
+    logits = h[0][None, :] - torch.cdist(x[0], y[0]) ** 2 / 2 / 0.1
+    kept_only = -0.1 * torch.logsumexp(logits.masked_fill(~mask, float("-inf")), dim=1)
+    everything = softmin_dense(0.1, x, y, h, 2)[0]
+    # each point sees at least the columns kept for its cluster, and at most all of them
+    assert bool((f.detach()[0] <= kept_only + 1e-12).all() and (f.detach()[0] >= everything - 1e-12).all())
+    assert bool((f.detach()[0] > everything + 1e-6).any())
+    (g,) = torch.autograd.grad(f.sum(), xg)
+    d = torch.randn_like(x)
+    fd = (BlockSoftmin(x + 1e-6 * d, y, keep, xc.labels, yc.labels, 2)(0.1, h).sum()
+          - BlockSoftmin(x - 1e-6 * d, y, keep, xc.labels, yc.labels, 2)(0.1, h).sum()) / 2e-6
+    assert float((g * d).sum()) == pytest.approx(float(fd), rel=1e-6)
+
+
+def test_keep_pairs_keeps_the_transport_band():
+    """Clusters far from the image of the map are dropped; each row and column keeps something."""
+    origin = torch.zeros(2, dtype=torch.float64)
+    x = torch.rand(400, 2, dtype=torch.float64)
+    xc = voxel_clusters(x, torch.ones(400, dtype=torch.float64), origin, 0.1)
+    X = xc.centroids
+    f = torch.zeros(xc.count, dtype=torch.float64)
+    keep = keep_pairs(xc, xc, f, f, X, X, eps=0.001, truncate=5, p=2)
+    d = torch.cdist(X, X)
+    r = xc.radii
+    rule = d * d / 2 - d * (r[:, None] + r[None, :]) - r[:, None] * r[None, :] <= 5 * 0.001
+    assert torch.equal(keep, rule)  # with the identity map, the diagonal (each row's best) is in the rule
+    assert not bool(keep[d > 0.5].any()) and bool(keep[d < 0.1].all())
+    assert bool(keep.any(0).all() and keep.any(1).all())

@@ -1,0 +1,33 @@
+"""Packaging rules: otlab.core imports without any web package and without pykeops."""
+import subprocess
+import sys
+import tempfile
+
+WEB = ("panel", "bokeh", "pyvista", "trame", "vtk")
+
+
+def run_python(code):
+    with tempfile.TemporaryDirectory() as elsewhere:
+        return subprocess.run([sys.executable, "-c", code], cwd=elsewhere, capture_output=True, text=True,
+                              timeout=300)
+
+
+def test_core_imports_without_web_packages_from_any_directory():
+    out = run_python(
+        "import sys, otlab.core, torch\n"
+        f"assert not [m for m in sys.modules if m.split('.')[0] in {WEB!r}], sorted(sys.modules)\n"
+        "print(float(otlab.core.solve(torch.zeros(1, 2), torch.ones(1, 2)).value))")
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == 1.0
+
+
+def test_core_works_without_pykeops():
+    out = run_python(
+        "import sys; sys.modules['pykeops'] = None; sys.modules['pykeops.torch'] = None\n"
+        "import torch, otlab.core\n"
+        "from otlab.core.keops_softmin import keops_available\n"
+        "assert not keops_available()\n"
+        "x = torch.rand(3000, 2); y = torch.rand(3000, 2)\n"
+        "print(otlab.core.solve(x, y, backend='online').backend)")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "online"

@@ -1,0 +1,1 @@
+"""otlab.app: the browser shell — gallery, shared player controls, the animation runner, the CLI."""

@@ -14,18 +14,11 @@ With the non-debiased potentials f (on x) and g (on y) at temperature ε:
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 
 from . import checks
-from .costs import cost_matrix
-from .schedule import dampening
-from .sinkhorn import marginal_violation
+from .sinkhorn import PLAN_MAX_ENTRIES, marginal_violation
 from .softmin import soft_average, softmin_online
-
-#: plan() refuses to build a dense matrix with more entries than this (400 MB of float32).
-PLAN_MAX_ENTRIES = 100_000_000
 
 
 class OTResult:
@@ -82,6 +75,7 @@ class OTResult:
 
     # -- evaluation at arbitrary points -------------------------------------------------------------
     def _points(self, points, name="points"):
+        """Validated evaluation points, batched (B, K, D), in the user's coordinates."""
         z = checks.as_points(name, points)
         ref = self._problem.x
         if z.dim() == 2:
@@ -95,54 +89,22 @@ class OTResult:
         if z.shape[0] != ref.shape[0]:
             raise ValueError(f"{name} has batch size {z.shape[0]}, the problem has {ref.shape[0]}")
         checks.check_same_kind(name, z, "x", ref)
-        return z - self._problem.center
-
-    def _extend(self, z, support, log_w, potential):
-        """λ softmin_ε(z, support, log_w + potential/ε): a potential extended to the points z."""
-        eps = self.eps
-        return dampening(eps, self.rho) * softmin_online(eps, z, support.detach(),
-                                                         (log_w + potential / eps).detach(), self.p)
+        return z
 
     def potential_f(self, points, debiased: bool = False) -> torch.Tensor:
         """F(z) for points z (N_z, D) (or (B, N_z, D)) -> (N_z,): the OT_ε potential on the x side,
         extended by the soft-min formula. ``debiased=True`` returns F_ab - F_aa. Differentiable in z."""
-        pr = self._problem
-        z = self._points(points)
-        out = self._extend(z, pr.y, pr.b.log(), self._state.potentials.g)
-        if debiased:
-            out = out - self._extend(z, pr.x, pr.a.log(), self._self_potential("f_aa"))
-        return self._unbatch(out)
+        return self._unbatch(self._state.potential_f(self._points(points), debiased))
 
     def potential_g(self, points, debiased: bool = False) -> torch.Tensor:
         """G(z) for points z: the potential on the y side, extended (see :meth:`potential_f`)."""
-        pr = self._problem
-        z = self._points(points)
-        out = self._extend(z, pr.x, pr.a.log(), self._state.potentials.f)
-        if debiased:
-            out = out - self._extend(z, pr.y, pr.b.log(), self._self_potential("g_bb"))
-        return self._unbatch(out)
-
-    def _self_potential(self, name):
-        t = getattr(self._state.potentials, name)
-        if t is None:
-            raise ValueError("debiased potentials need solve(..., debias=True)")
-        return t
+        return self._unbatch(self._state.potential_g(self._points(points), debiased))
 
     def brenier_map(self, points=None) -> torch.Tensor:
         """T(z) for p = 2, (N, D): the entropic Brenier map (debiased when ``debias``), at the samples x
         by default or at any points z. See the module docstring for the formula."""
-        if self.p != 2:
-            raise ValueError("brenier_map needs the quadratic cost p=2 (for p=1 there is no unique map)")
-        pr = self._problem
-        z = (pr.x if points is None else self._points(points)).detach()
-        eps = self.eps
-        pot = self._state.potentials
-        with torch.no_grad():
-            t = soft_average(eps, z, pr.y.detach(), (pr.b.log() + pot.g / eps).detach(), 2, pr.y.detach())
-            if self.debias:
-                t = t + z - soft_average(eps, z, pr.x.detach(), (pr.a.log() + pot.f_aa / eps).detach(), 2,
-                                         pr.x.detach())
-        return self._unbatch(t + pr.center)
+        z = None if points is None else self._points(points)
+        return self._unbatch(self._state.brenier_map(z, debiased=self.debias))
 
     # -- the transport plan --------------------------------------------------------------------------
     def _row_masses(self):
@@ -158,18 +120,7 @@ class OTResult:
         Refuses (ValueError) above ``max_entries`` entries: use :meth:`plan_apply` (π v in O(N + M)
         memory) or :meth:`brenier_map` instead.
         """
-        pr = self._problem
-        n, m = pr.x.shape[1], pr.y.shape[1]
-        if pr.x.shape[0] * n * m > max_entries:
-            raise ValueError(f"the dense plan would have {pr.x.shape[0] * n * m:,} entries (> max_entries="
-                             f"{max_entries:,}); use plan_apply(v) to multiply by the plan lazily, or "
-                             "brenier_map() for the barycentric map")
-        with torch.no_grad():
-            pot = self._state.potentials
-            c = cost_matrix(pr.x.detach(), pr.y.detach(), self.p)
-            logp = (pot.f.detach().unsqueeze(-1) + pot.g.detach().unsqueeze(-2) - c) / self.eps
-            plan = pr.a.detach().unsqueeze(-1) * pr.b.detach().unsqueeze(-2) * logp.exp()
-        return self._unbatch(plan)
+        return self._unbatch(self._state.plan(max_entries))
 
     def plan_apply(self, values) -> torch.Tensor:
         r""":math:`(\pi v)_i = \sum_j \pi_{ij} v_j` for values (M,) or (M, K) (batched: (B, M[, K])),

@@ -45,8 +45,13 @@ from typing import Iterator, Optional
 
 import torch
 
+from .costs import cost_matrix
 from .geometry import Level, Potentials
 from .schedule import dampening
+from .softmin import soft_average, softmin_online
+
+#: plan() refuses to build a dense matrix with more entries than this (400 MB of float32).
+PLAN_MAX_ENTRIES = 100_000_000
 
 
 def phi_gradient_form(f: torch.Tensor, eps: float, rho) -> torch.Tensor:
@@ -100,8 +105,10 @@ class SinkhornState:
     backend: ``x``/``y`` give their positions). ``value`` is the current estimate of the divergence
     (B,); ``marginal_error`` (B,) is the L1 marginal violation of the potentials this step started
     from, summed over the plan and, when debiased, the self-problems' plans (None after a move
-    between levels).
-    ``final`` marks the last state, after the closing full update with gradients on.
+    between levels). ``final`` marks the last state, after the closing update with gradients on.
+
+    The potentials extend to any point by the soft-min formula (:meth:`potential_f`), which is how
+    the demos draw F and G on a pixel grid at every step.
     """
 
     step: int
@@ -112,6 +119,8 @@ class SinkhornState:
     marginal_error: Optional[torch.Tensor]
     level: Level
     center: torch.Tensor
+    p: int
+    rho: Optional[float]
     final: bool = False
 
     @property
@@ -130,6 +139,63 @@ class SinkhornState:
     @property
     def y(self):
         return (self.level.y + self.center).detach()
+
+    def _centred(self, points) -> torch.Tensor:
+        z = torch.as_tensor(points, dtype=self.center.dtype, device=self.center.device)
+        return (z if z.dim() == 3 else z.expand(self.center.shape[0], *z.shape)) - self.center
+
+    def _extend(self, z, support, log_w, potential):
+        r""":math:`\lambda\,\mathrm{softmin}_\varepsilon(z, \text{support}, \log w + \text{potential}/\varepsilon)`."""
+        eps = self.eps
+        return dampening(eps, self.rho) * softmin_online(eps, z, support.detach(),
+                                                         (log_w + potential / eps).detach(), self.p)
+
+    def _self(self, name):
+        t = getattr(self.potentials, name)
+        if t is None:
+            raise ValueError("debiased potentials need debias=True")
+        return t
+
+    def potential_f(self, points, debiased: bool = False) -> torch.Tensor:
+        r"""F(z) = λ softmin_ε(z, y, log b + g/ε) at points (K, D) or (B, K, D) -> (B, K); minus
+        F_aa(z) when ``debiased``. Differentiable in the points."""
+        z, lv = self._centred(points), self.level
+        out = self._extend(z, lv.y, lv.b_log, self.potentials.g)
+        return out - self._extend(z, lv.x, lv.a_log, self._self("f_aa")) if debiased else out
+
+    def potential_g(self, points, debiased: bool = False) -> torch.Tensor:
+        """G(z) = λ softmin_ε(z, x, log a + f/ε) (minus G_bb(z) when ``debiased``), (B, K)."""
+        z, lv = self._centred(points), self.level
+        out = self._extend(z, lv.x, lv.a_log, self.potentials.f)
+        return out - self._extend(z, lv.y, lv.b_log, self._self("g_bb")) if debiased else out
+
+    def brenier_map(self, points=None, debiased: bool = True) -> torch.Tensor:
+        r"""p = 2: T(z) = Σ_j P_j(z) y_j, the barycentric projection (B, K, D); debiased (when the
+        self-potentials exist): :math:`z + \sum_j P_j(z) y_j - \sum_i P^{aa}_i(z) x_i`."""
+        if self.p != 2:
+            raise ValueError("brenier_map needs the quadratic cost p=2 (for p=1 there is no unique map)")
+        lv, eps, pot = self.level, self.eps, self.potentials
+        z = (lv.x if points is None else self._centred(points)).detach()
+        with torch.no_grad():
+            t = soft_average(eps, z, lv.y.detach(), (lv.b_log + pot.g / eps).detach(), 2, lv.y.detach())
+            if debiased and pot.f_aa is not None:
+                t = t + z - soft_average(eps, z, lv.x.detach(), (lv.a_log + pot.f_aa / eps).detach(), 2,
+                                         lv.x.detach())
+        return t + self.center
+
+    def plan(self, max_entries: int = PLAN_MAX_ENTRIES) -> torch.Tensor:
+        r"""Dense plan :math:`\pi_{ij} = a_i b_j e^{(f_i + g_j - C_{ij})/\varepsilon}` on the level's
+        supports, (B, N, M); ValueError above ``max_entries`` entries."""
+        lv = self.level
+        b, n, m = lv.x.shape[0], lv.x.shape[1], lv.y.shape[1]
+        if b * n * m > max_entries:
+            raise ValueError(f"the dense plan would have {b * n * m:,} entries (> max_entries={max_entries:,}); "
+                             "use plan_apply(v) to multiply by the plan lazily, or brenier_map() for the "
+                             "barycentric map")
+        with torch.no_grad():
+            c = cost_matrix(lv.x.detach(), lv.y.detach(), self.p)
+            logp = (self.f.detach().unsqueeze(-1) + self.g.detach().unsqueeze(-2) - c) / self.eps
+            return lv.a.detach().unsqueeze(-1) * lv.b.detach().unsqueeze(-2) * logp.exp()
 
 
 def _initial(level: Level, eps: float, rho, debias: bool) -> Potentials:
@@ -203,7 +269,7 @@ def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, 
     def state(eps, final=False):
         with torch.set_grad_enabled(final and torch.is_grad_enabled()):
             value = sinkhorn_value(level, pot, eps, rho, debias)
-        return SinkhornState(step, eps, eps ** (1 / p), pot, value, err, level, center, final)
+        return SinkhornState(step, eps, eps ** (1 / p), pot, value, err, level, center, p, rho, final)
 
     for k, eps in enumerate(eps_list):
         with torch.no_grad():

@@ -22,12 +22,17 @@ def test_voxel_clusters_are_weighted_and_nested():
     torch.testing.assert_close(parents[fine.labels], coarse.labels, rtol=0, atol=0)
 
 
+def clustered_pair(n, m, dim, cell):
+    """Random clouds (1, n, dim), (1, m, dim), log-weights h (1, m) and their voxel clusters."""
+    x, y = torch.rand(1, n, dim, dtype=torch.float64), torch.rand(1, m, dim, dtype=torch.float64)
+    origin = torch.zeros(dim, dtype=torch.float64)
+    xc = voxel_clusters(x[0], torch.ones(n, dtype=torch.float64), origin, cell)
+    yc = voxel_clusters(y[0], torch.ones(m, dtype=torch.float64), origin, cell)
+    return x, y, torch.randn(1, m, dtype=torch.float64), xc, yc
+
+
 def test_block_softmin_equals_dense_when_everything_is_kept():
-    x, y = torch.rand(1, 300, 3, dtype=torch.float64), torch.rand(1, 200, 3, dtype=torch.float64)
-    h = torch.randn(1, 200, dtype=torch.float64)
-    origin = torch.zeros(3, dtype=torch.float64)
-    xc = voxel_clusters(x[0], torch.ones(300, dtype=torch.float64), origin, 0.3)
-    yc = voxel_clusters(y[0], torch.ones(200, dtype=torch.float64), origin, 0.3)
+    x, y, h, xc, yc = clustered_pair(300, 200, 3, 0.3)
     keep = torch.ones(xc.count, yc.count, dtype=torch.bool)
     for p in (1, 2):
         op = BlockSoftmin(x, y, keep, xc.labels, yc.labels, p)
@@ -36,11 +41,7 @@ def test_block_softmin_equals_dense_when_everything_is_kept():
 
 
 def test_block_softmin_restricts_to_kept_pairs_and_differentiates():
-    x, y = torch.rand(1, 120, 2, dtype=torch.float64), torch.rand(1, 90, 2, dtype=torch.float64)
-    h = torch.randn(1, 90, dtype=torch.float64)
-    origin = torch.zeros(2, dtype=torch.float64)
-    xc = voxel_clusters(x[0], torch.ones(120, dtype=torch.float64), origin, 0.5)
-    yc = voxel_clusters(y[0], torch.ones(90, dtype=torch.float64), origin, 0.5)
+    x, y, h, xc, yc = clustered_pair(120, 90, 2, 0.5)
     keep = torch.rand(xc.count, yc.count) < 0.6
     keep[:, 0] = True
     # blocks of consecutive points may share clusters: each point sees at least its own cluster's columns

@@ -1,0 +1,6 @@
+"""``python -m otlab.app serve ...`` is ``otlab serve ...``."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

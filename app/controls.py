@@ -1,0 +1,62 @@
+"""ShaderToy-style player controls shared by the animated demos: play/pause, step, reset, speed,
+a live fps readout and the frame counter."""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from .runner import AnimationRunner
+
+
+class PlayerControls(Viewer):
+    """Widgets bound to an :class:`AnimationRunner`; ``on_reset`` restarts the demo."""
+
+    runner = param.ClassSelector(class_=AnimationRunner)
+
+    def __init__(self, runner: AnimationRunner, on_reset: Optional[Callable[[], None]] = None, **params):
+        super().__init__(runner=runner, **params)
+        self._on_reset = on_reset
+        self.play = pn.widgets.Toggle(name="▶ Play", value=runner.playing, button_type="success", width=110,
+                                      css_classes=["otlab-play"])
+        self.step = pn.widgets.Button(name="Step ▸", width=90, css_classes=["otlab-step"])
+        self.reset = pn.widgets.Button(name="⟲ Reset", width=90, css_classes=["otlab-reset"])
+        self.speed = pn.widgets.IntSlider(name="Speed (frames/s)", start=1, end=60, value=runner.speed, width=200)
+        self.readout = pn.pane.HTML(self._readout(), css_classes=["otlab-fps"], margin=(12, 10))
+        self.busy = pn.indicators.LoadingSpinner(value=False, size=28, visible=False)
+        self.play.param.watch(self._toggle, "value")
+        self.step.on_click(self._step)
+        self.reset.on_click(self._reset)
+        self.speed.link(runner, value="speed")
+        runner.param.watch(self._update, ["fps", "frames", "busy", "playing"])
+
+    def _readout(self):
+        r = self.runner
+        return (f"<span style='font-size:15px;font-family:monospace'>frame <b class='otlab-frame'>{r.frames}</b>"
+                f" &nbsp;·&nbsp; <b>{r.fps:4.1f}</b> fps</span>")
+
+    def _toggle(self, event):
+        self.runner.playing = event.new
+
+    def _step(self, _):
+        self.runner.playing = False
+        self.runner.request_frame()
+
+    def _reset(self, _):
+        if self._on_reset is not None:
+            self._on_reset()
+        self.runner.request_frame()
+
+    def _update(self, event):
+        if event.name == "playing":
+            self.play.value = event.new
+            self.play.name = "⏸ Pause" if event.new else "▶ Play"
+        elif event.name == "busy":
+            self.busy.visible = self.busy.value = event.new
+        self.readout.object = self._readout()
+
+    def __panel__(self):
+        return pn.Row(self.play, self.step, self.reset, self.speed, self.readout, self.busy,
+                      align="center", sizing_mode="stretch_width")

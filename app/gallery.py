@@ -1,0 +1,58 @@
+"""The gallery: one card per demo (thumbnail, title, one line, link) and the registry of demos."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List
+
+import panel as pn
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A demo the app serves at ``/<slug>``."""
+
+    slug: str
+    title: str
+    description: str
+    thumbnail: str               # file name in assets/
+    factory: Callable[[], object]  # builds a fresh Viewer for one session
+
+
+def _annealing():
+    from otlab.demos.annealing.view import AnnealingDemo
+    return AnnealingDemo()
+
+
+DEMOS: List[Demo] = [
+    Demo("annealing", "ε-annealing", "Watch Sinkhorn converge: dual potentials F, G, the Brenier map and the "
+         "transport itself, one annealing step per frame.", "annealing.png", _annealing),
+]
+
+CARD_CSS = """
+.otlab-card {display:inline-block; width:340px; margin:14px; border-radius:10px; overflow:hidden;
+             box-shadow:0 2px 10px rgba(0,0,0,.18); background:white; vertical-align:top}
+.otlab-card img {width:340px; height:220px; object-fit:cover; display:block}
+.otlab-card h3 {margin:12px 14px 4px; font-size:20px}
+.otlab-card p {margin:0 14px 16px; font-size:15px; color:#444}
+.otlab-card a {text-decoration:none; color:inherit}
+"""
+
+
+def card_html(demo: Demo) -> str:
+    return (f"<div class='otlab-card' id='card-{demo.slug}'><a href='./{demo.slug}'>"
+            f"<img src='./assets/{demo.thumbnail}' alt='{demo.title}'>"
+            f"<h3>{demo.title}</h3><p>{demo.description}</p></a></div>")
+
+
+def gallery() -> pn.viewable.Viewable:
+    """The index page."""
+    header = pn.pane.Markdown(
+        "# otlab — optimal transport you can watch converge\n"
+        "Pick a demo. Every slider re-solves live; share the page URL to share the exact picture.",
+        styles={"font-size": "16px"})
+    cards = pn.pane.HTML(f"<style>{CARD_CSS}</style>" + "".join(card_html(d) for d in DEMOS),
+                         sizing_mode="stretch_width", css_classes=["otlab-gallery"])
+    return pn.Column(header, cards, sizing_mode="stretch_width")

@@ -1,0 +1,52 @@
+"""Serve the app on a free local port in a subprocess, and launch Debian's Chromium with Playwright."""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served_app(timeout: float = 90.0):
+    """Run ``python -m otlab.app serve`` and yield its base URL; stop it afterwards."""
+    port = free_port()
+    env = dict(os.environ, OTLAB_DEVICE="cpu", KEOPS_VERBOSE="0")
+    proc = subprocess.Popen([sys.executable, "-m", "otlab.app", "serve", "--port", str(port), "--no-show",
+                             "--no-warm-up", "--device", "cpu"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + timeout
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"otlab serve did not start:\n{proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

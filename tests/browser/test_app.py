@@ -1,0 +1,110 @@
+"""The app in headless Chromium: gallery, the annealing demo, uploads, sessions."""
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def frame_count(page):
+    return int(page.locator(".otlab-frame").inner_text())
+
+
+def readout(page):
+    return page.locator(".otlab-readout-text").inner_text()
+
+
+def wait_until(predicate, timeout=60.0, every=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def open_demo(page, url, query=""):
+    page.goto(url + "annealing" + query)
+    page.wait_for_selector(".otlab-step-number", timeout=60_000)
+
+
+def test_gallery_lists_the_demo(page, app_url):
+    page.goto(app_url)
+    card = page.locator("#card-annealing")
+    card.wait_for(timeout=30_000)
+    assert "ε-annealing" in card.inner_text()
+    assert card.locator("a").get_attribute("href") == "./annealing"
+    wait_until(lambda: page.evaluate("(img) => img.complete && img.naturalWidth > 100",
+                                     card.locator("img").element_handle()))
+    assert page.console_errors == []
+
+
+def test_demo_loads_without_console_errors_and_plays(page, app_url):
+    open_demo(page, app_url)
+    start = frame_count(page)
+    wait_until(lambda: frame_count(page) >= start + 5)
+    step = int(page.locator(".otlab-step-number").inner_text())
+    assert step >= 1 or "interpolation" in readout(page)
+    assert page.locator(".otlab-lesson h3").inner_text() == "What you see"
+    time.sleep(1.0)
+    assert page.console_errors == []
+
+
+def pause(page):
+    page.locator(".otlab-play button").click()
+    wait_until(lambda: "Play" in page.locator(".otlab-play button").inner_text())
+
+
+def f_image(page):
+    """PNG bytes of the F figure."""
+    return page.locator(".bk-Canvas").nth(1).screenshot()
+
+
+def test_blur_slider_changes_the_potential_image(page, app_url):
+    open_demo(page, app_url, "?n_source=200&n_target=200&scaling=0.5")
+    wait_until(lambda: "interpolation" in readout(page))
+    pause(page)
+    before_text, before_img = readout(page), f_image(page)
+    sigma_before = re.search(r"σ = ε1/p = ([0-9.e-]+)", before_text).group(1)
+    handle = page.locator(".otlab-w-blur .noUi-handle")
+    handle.focus()
+    for _ in range(8):
+        handle.press("ArrowRight")
+    page.locator(".otlab-play button").click()  # play the new annealing to its end
+    wait_until(lambda: "interpolation" in readout(page) and
+               re.search(r"σ = ε1/p = ([0-9.e-]+)", readout(page)).group(1) != sigma_before)
+    pause(page)
+    assert f_image(page) != before_img
+    assert page.console_errors == []
+
+
+def test_uploading_a_non_image_shows_an_error_and_the_page_keeps_working(page, app_url, tmp_path):
+    open_demo(page, app_url)
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("this is not an image")
+    page.get_by_text("Draw & upload").click()
+    page.locator(".otlab-upload input[type=file]").set_input_files(str(bogus))
+    page.get_by_text("is not an image we can read").wait_for(timeout=30_000)
+    page.get_by_text("Settings").click()
+    start = frame_count(page)
+    wait_until(lambda: frame_count(page) > start + 3)
+
+
+def test_two_sessions_do_not_share_state(browser, app_url):
+    first, second = browser.new_page(), browser.new_page()
+    open_demo(first, app_url, "?n_source=100&n_target=100")
+    open_demo(second, app_url, "?n_source=100&n_target=100")
+    first.locator(".otlab-w-source select").select_option("heart")
+    wait_until(lambda: "heart" in first.url or first.locator(".otlab-w-source select").input_value() == "heart")
+    time.sleep(1.0)
+    assert second.locator(".otlab-w-source select").input_value() == "Gaussian blobs"
+    assert "heart" not in second.url
+    pause(second)
+    time.sleep(0.5)  # a frame computing when pause was pressed still lands
+    frozen = frame_count(second)
+    s1 = frame_count(first)
+    wait_until(lambda: frame_count(first) > s1 + 3)
+    assert frame_count(second) == frozen
+    first.close()
+    second.close()

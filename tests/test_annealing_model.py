@@ -1,0 +1,151 @@
+"""The ε-annealing demo's headless model (no browser, no Panel)."""
+import io
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from otlab.core import solve
+from otlab.demos.annealing.model import AnnealingModel
+from otlab.demos.images import MAX_BYTES, density_from_upload
+from otlab.demos.shapes import PRESETS, sample
+
+
+def run_until_transport(model, limit=200):
+    frames = []
+    for _ in range(limit):
+        frames.append(model.step())
+        if frames[-1].phase == "transport":
+            return frames
+    raise AssertionError("the annealing never finished")
+
+
+def test_model_module_does_not_import_panel():
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", "import sys, otlab.demos.annealing.model as m; m.AnnealingModel().step();"
+                          "print(any(k.split('.')[0] in ('panel', 'bokeh') for k in sys.modules))"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_frames_follow_the_annealing_then_the_transport():
+    model = AnnealingModel(n_source=120, n_target=100, resolution=32, blur=0.05, scaling=0.7)
+    frames = run_until_transport(model)
+    assert [f.step for f in frames] == list(range(len(frames)))
+    assert frames[0].blur > frames[-2].blur and frames[-1].blur == pytest.approx(0.05)
+    first = frames[0]
+    assert first.x.shape == (120, 2) and first.y.shape == (100, 2) and first.F.shape == (32, 32)
+    assert first.x.dtype == np.float32 and first.F.dtype == np.float32 and first.mapped.shape == (120, 2)
+    assert [h[0] for h in frames[-1].history] == list(range(len(frames)))
+    # then the displacement interpolation: x_t = (1 - t) x + t T(x), t going back and forth
+    last = frames[-1]
+    ts = []
+    for _ in range(60):
+        f = model.step()
+        tt = f.t if f.t <= 1 else 2 - f.t
+        np.testing.assert_allclose(f.moved, (1 - tt) * last.x + tt * last.mapped, atol=1e-5)
+        ts.append(tt)
+    assert max(ts) > 0.95 and ts[-1] < max(ts)
+
+
+def test_final_frame_matches_the_core_solver():
+    """The demo draws exactly what otlab.core.solve computes: value, F on the grid, the Brenier map."""
+    model = AnnealingModel(n_source=150, n_target=130, resolution=24, blur=0.04, scaling=0.6, seed=3)
+    last = run_until_transport(model)[-1]
+    x, y = torch.as_tensor(sample(model.source, 150, 3)), torch.as_tensor(sample(model.target, 130, 4))
+    res = solve(x, y, blur=0.04, scaling=0.6)
+    assert last.value == pytest.approx(res.value.item(), rel=1e-5)
+    u = (np.arange(24) + 0.5) / 24
+    gy, gx = np.meshgrid(u, u, indexing="ij")
+    grid = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
+    np.testing.assert_allclose(last.F, res.potential_f(grid).reshape(24, 24).numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(last.mapped, res.brenier_map().numpy(), atol=1e-5)
+
+
+def test_parameter_change_restarts_and_marks_old_frames_stale():
+    model = AnnealingModel(n_source=80, n_target=80, resolution=16)
+    for _ in range(4):
+        old = model.step()
+    assert old.step == 3 and old.generation == model.generation
+    model.n_source = 50
+    assert old.generation != model.generation  # a frame in flight would now be dropped
+    new = model.step()
+    assert new.step == 0 and new.x.shape == (50, 2) and new.generation == model.generation
+    model.restart()
+    assert model.step().step == 0
+
+
+@pytest.mark.parametrize("name, value", [("blur", 0.0), ("blur", -1), ("scaling", 1.5), ("n_source", 1),
+                                         ("source", "square"), ("p", 3), ("backend", "gpu"), ("reach", 0)])
+def test_bad_parameters_are_rejected(name, value):
+    model = AnnealingModel()
+    with pytest.raises(ValueError):
+        setattr(model, name, value)
+
+
+def test_drawn_points_and_images():
+    model = AnnealingModel(n_source=60, n_target=60, resolution=16)
+    pts = np.random.default_rng(0).uniform(0.3, 0.4, size=(25, 2))
+    model.set_points("source", pts)
+    assert model.source == "drawn"
+    np.testing.assert_allclose(model.step().x, pts.astype(np.float32))
+    with pytest.raises(ValueError, match="finite"):
+        model.set_points("target", [[0.1, float("nan")], [0.2, 0.3]])
+    with pytest.raises(ValueError, match="source' or 'target"):
+        model.set_points("middle", pts)
+    gray = np.ones((40, 40), np.float32)
+    gray[5:15, 25:35] = 0.0  # a dark square: top right of the image
+    model.set_image("target", gray)
+    frame = model.step()
+    assert model.target == "image" and frame.y.shape == (60, 2)
+    assert frame.y[:, 0].min() > 0.5 and frame.y[:, 1].min() > 0.5  # top right of the plane
+    with pytest.raises(ValueError, match="blank"):
+        model.set_image("source", np.ones((10, 10)))
+
+
+def test_other_settings_run():
+    for settings in (dict(p=1), dict(unbalanced=True, reach=0.1), dict(debias=False), dict(backend="multiscale"),
+                     dict(plan_lines=50)):
+        model = AnnealingModel(n_source=70, n_target=60, resolution=16, **settings)
+        frames = run_until_transport(model)
+        assert np.isfinite(frames[-1].value) and np.isfinite(frames[-1].F).all()
+        if settings.get("p") == 1:
+            assert frames[-1].mapped is None and model.step().phase == "transport"
+        if settings.get("plan_lines"):
+            assert frames[-1].plan_lines.shape == (50, 4)
+
+
+def test_presets_are_reproducible_and_in_the_unit_square():
+    for name in PRESETS:
+        pts = sample(name, 300, 7)
+        assert pts.shape == (300, 2) and pts.dtype == np.float32
+        assert pts.min() > -0.05 and pts.max() < 1.05
+        np.testing.assert_array_equal(pts, sample(name, 300, 7))
+    with pytest.raises(ValueError, match="unknown shape"):
+        sample("square", 10, 0)
+
+
+def png_bytes(array):
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_uploaded_images_are_validated():
+    img = np.full((64, 48), 255, np.uint8)
+    img[10:20, 10:20] = 0
+    gray = density_from_upload(png_bytes(img), "square.png")
+    assert gray.shape == (64, 48) and gray.min() == 0.0 and gray.max() == 1.0
+    with pytest.raises(ValueError, match="not an image"):
+        density_from_upload(b"hello, this is text", "notes.png")
+    with pytest.raises(ValueError, match="empty"):
+        density_from_upload(b"", "empty.png")
+    with pytest.raises(ValueError, match="limit"):
+        density_from_upload(b"0" * (MAX_BYTES + 1), "big.png")
+    with pytest.raises(ValueError, match="pixels"):
+        density_from_upload(png_bytes(np.zeros((4, 4), np.uint8)), "tiny.png")
+    with pytest.raises(ValueError, match="blank"):
+        density_from_upload(png_bytes(np.full((20, 20), 255, np.uint8)), "white.png")

@@ -26,6 +26,8 @@ class PlayerControls(Viewer):
         self.speed = pn.widgets.IntSlider(name="Speed (frames/s)", start=1, end=60, value=runner.speed, width=200)
         self.readout = pn.pane.HTML(self._readout(), css_classes=["otlab-fps"], margin=(12, 10))
         self.busy = pn.indicators.LoadingSpinner(value=False, size=28, visible=False)
+        self.busy_text = pn.pane.HTML("<i>computing the next frame…</i>", visible=False, margin=(14, 4),
+                                      css_classes=["otlab-busy"])
         self.play.param.watch(self._toggle, "value")
         self.step.on_click(self._step)
         self.reset.on_click(self._reset)
@@ -54,9 +56,9 @@ class PlayerControls(Viewer):
             self.play.value = event.new
             self.play.name = "⏸ Pause" if event.new else "▶ Play"
         elif event.name == "busy":
-            self.busy.visible = self.busy.value = event.new
+            self.busy.visible = self.busy.value = self.busy_text.visible = event.new
         self.readout.object = self._readout()
 
     def __panel__(self):
-        return pn.Row(self.play, self.step, self.reset, self.speed, self.readout, self.busy,
+        return pn.Row(self.play, self.step, self.reset, self.speed, self.readout, self.busy, self.busy_text,
                       align="center", sizing_mode="stretch_width")

@@ -1,6 +1,6 @@
 """otlab quick start: a Sinkhorn divergence, its gradient, the Brenier map and the annealing steps.
 
-Run it with ``bash .ci/bootstrap start`` (installs otlab in ./.venv first) or ``python docs/quickstart.py``.
+Run it with ``python docs/quickstart.py`` once otlab is installed (``bash .ci/bootstrap test`` installs it in ./.venv).
 Conventions: cost C(x, y) = |x - y|^2 / 2, temperature eps = blur^2.
 """
 import math

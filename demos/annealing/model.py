@@ -84,7 +84,8 @@ class AnnealingModel(param.Parameterized):
     def __init__(self, **params):
         super().__init__(**params)
         self._custom = {"source": None, "target": None}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()        # guards generation / staleness
+        self._step_lock = threading.Lock()   # one step at a time (the runner's thread, a notebook cell)
         self.generation = 0
         self._stale = True
         self._states = None
@@ -158,7 +159,11 @@ class AnnealingModel(param.Parameterized):
 
     # -- frames ------------------------------------------------------------------------------------------------
     def step(self) -> Frame:
-        """Advance one frame (rebuilding first if a parameter changed) and return it."""
+        """Advance one frame (rebuilding first if a parameter changed) and return it. Thread-safe."""
+        with self._step_lock:
+            return self._advance()
+
+    def _advance(self) -> Frame:
         with self._lock:
             generation, stale = self.generation, self._stale
             self._stale = False

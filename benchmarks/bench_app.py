@@ -1,0 +1,136 @@
+"""Frames per second rendered in the browser, and slider -> new frame latency, for the ε-annealing demo.
+
+Serves the app (``python -m otlab.app serve``), opens /annealing in headless Chromium at the default
+sizes, and measures in the page itself (requestAnimationFrame polling of the frame counter and readout):
+
+* fps while playing: changes of the frame counter per second over ``--seconds``;
+* latency: with the animation paused, time from a key press on the blur slider (one step of the
+  slider) to the first repaint showing the new frame, over ``--trials`` presses.
+
+Usage: python benchmarks/bench_app.py [--seconds 10] [--trials 20] [--write docs/benchmarks.md]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+from playwright.sync_api import sync_playwright
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from helpers import launch, served_app  # noqa: E402
+
+DEEP_QUERY = """
+window.deepQuery = (selector, root = document) => {
+  const found = root.querySelector(selector);
+  if (found) return found;
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) { const inner = window.deepQuery(selector, el.shadowRoot); if (inner) return inner; }
+  }
+  return null;
+};
+"""
+
+COUNT_FRAMES = """
+async (seconds) => {
+  const el = window.deepQuery('.otlab-frame');
+  let last = el.textContent, changes = 0;
+  const start = performance.now();
+  await new Promise(done => {
+    const poll = () => {
+      const now = window.deepQuery('.otlab-frame').textContent;
+      if (now !== last) { changes += 1; last = now; }
+      if (performance.now() - start < seconds * 1000) requestAnimationFrame(poll); else done();
+    };
+    requestAnimationFrame(poll);
+  });
+  return changes / ((performance.now() - start) / 1000);
+}
+"""
+
+WATCH_READOUT = """
+() => new Promise(done => {
+  const before = window.deepQuery('.otlab-readout-text').textContent;
+  const t0 = window.__keyTime;
+  const poll = () => {
+    const el = window.deepQuery('.otlab-readout-text');
+    if (el && el.textContent !== before) done(performance.now() - t0);
+    else if (performance.now() - t0 > 10000) done(-1);
+    else requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+})
+"""
+
+
+def measure(seconds: float, trials: int):
+    with served_app() as url, sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(url + "annealing")
+        page.wait_for_selector(".otlab-step-number", timeout=60_000)
+        page.evaluate(DEEP_QUERY)
+        time.sleep(2.0)  # past the first frames
+        fps = page.evaluate(COUNT_FRAMES, seconds)
+        page.locator(".otlab-play button").click()  # pause
+        time.sleep(1.0)
+        handle = page.locator(".otlab-w-blur .noUi-handle")
+        handle.focus()
+        page.evaluate("() => window.deepQuery('.otlab-w-blur .noUi-handle') || true")
+        page.evaluate("""() => document.addEventListener('keydown', () => { window.__keyTime = performance.now(); },
+                                                         true)""")
+        latencies = []
+        for k in range(trials):
+            watcher = page.evaluate_handle("() => { window.__keyTime = performance.now(); return 0; }")
+            watcher.dispose()
+            promise = page.evaluate_handle(f"() => {{ window.__pending = ({WATCH_READOUT})(); return 1; }}")
+            promise.dispose()
+            handle.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+            latency = page.evaluate("() => window.__pending")
+            if latency > 0:
+                latencies.append(latency)
+            time.sleep(0.3)
+        browser.close()
+    return fps, latencies
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--write", metavar="MARKDOWN")
+    args = parser.parse_args()
+    fps, lat = measure(args.seconds, args.trials)
+    p50, p95 = percentile(lat, 0.5), percentile(lat, 0.95)
+    line = (f"| {os.cpu_count()} CPU cores, headless Chromium (software rendering) | 400 + 400 points, 96² F and G images "
+            f"| **{fps:.1f}** | **{p50:.0f} ms** | {p95:.0f} ms | {len(lat)}/{args.trials} |")
+    header = ("| machine | demo defaults | fps rendered while playing | slider → frame p50 | p95 | trials seen |\n"
+              "|---|---|---|---|---|---|")
+    print(header)
+    print(line)
+    if args.write:
+        path = pathlib.Path(args.write)
+        text = path.read_text() if path.exists() else "# Benchmarks\n"
+        block = (f"<!-- bench:app:start -->\n### The ε-annealing demo in the browser\n\nMeasured {datetime.date.today()} "
+                 f"with `benchmarks/bench_app.py` (targets: ≥ 20 fps, p50 ≤ 150 ms).\n\n{header}\n{line}\n"
+                 "<!-- bench:app:end -->")
+        if "<!-- bench:app:start -->" in text:
+            before, rest = text.split("<!-- bench:app:start -->", 1)
+            text = before + block + rest.split("<!-- bench:app:end -->", 1)[1]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+        path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""docs/annealing.ipynb executes headlessly (nbclient) and shows the demo."""
+import pathlib
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOK = pathlib.Path(__file__).resolve().parents[1] / "docs" / "annealing.ipynb"
+
+
+def test_annealing_notebook_runs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    shown = [o for o in nb.cells[2].outputs if o.output_type in ("display_data", "execute_result")]
+    assert shown and any("application/vnd.holoviews_exec.v0+json" in o.data or "text/html" in o.data for o in shown)
+    steps = nb.cells[4].outputs[0].data["text/plain"]
+    assert "(0, " in steps and "(5, " in steps

@@ -1,0 +1,69 @@
+"""The animation runner's frame logic, driven tick by tick without a server."""
+import threading
+import time
+
+from otlab.app.runner import AnimationRunner
+
+
+class SlowCounter:
+    """compute() blocks until released; counts calls and the frames it produced."""
+
+    def __init__(self):
+        self.calls = 0
+        self.release = threading.Event()
+        self.generation = 0
+
+    def compute(self):
+        self.calls += 1
+        generation = self.generation  # the parameters this frame is computed for
+        self.release.wait(5)
+        return (generation, self.calls)
+
+
+def settle(runner, until, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        runner._tick()
+        if until():
+            return
+        time.sleep(0.005)
+    raise AssertionError("runner did not settle")
+
+
+def test_frames_are_dropped_not_queued_and_stale_frames_discarded():
+    work, applied = SlowCounter(), []
+    runner = AnimationRunner(work.compute, applied.append, lambda f: f[0] == work.generation, playing=True, speed=60)
+    runner._tick()                      # submits the first frame
+    for _ in range(20):                 # the worker is busy: ticks drop, nothing queues
+        runner._tick()
+    assert work.calls == 1 and applied == []
+    work.generation = 1                 # parameters change while the frame computes
+    work.release.set()
+    settle(runner, lambda: len(applied) == 1)
+    assert applied[0][0] == 1           # the stale frame was discarded, a fresh one applied
+    assert work.calls == 2 and runner.frames == 1
+    runner.stop()
+
+
+def test_paused_runner_computes_only_requested_frames_and_reports_errors():
+    calls, applied = [], []
+
+    def compute():
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("bad settings")
+        return len(calls)
+
+    runner = AnimationRunner(compute, applied.append)   # paused; the first frame is requested
+    settle(runner, lambda: applied == [1])
+    for _ in range(10):
+        runner._tick()
+        time.sleep(0.005)
+    assert len(calls) == 1                               # paused: no more work
+    runner.playing = True
+    settle(runner, lambda: runner.error != "")
+    assert runner.error == "ValueError: bad settings" and not runner.playing
+    runner.request_frame()
+    settle(runner, lambda: applied == [1, 3])
+    assert runner.error == ""
+    runner.stop()

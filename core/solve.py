@@ -65,7 +65,7 @@ class Problem:
 
     def geometry(self):
         if self.backend == "multiscale":
-            return MultiscaleGeometry(self.x, self.y, self.a, self.b, self.p, self.truncate)
+            return MultiscaleGeometry(self.x, self.y, self.a, self.b, self.p, self.truncate, self.blur)
         return SingleLevel(Level(self.x, self.y, self.a, self.b, self.p, SOFTMINS[self.backend]))
 
 

@@ -1,13 +1,20 @@
 """The gallery: one card per demo (thumbnail, title, one line, link) and the registry of demos."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List
 
 import panel as pn
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+def _assets_dir() -> Path:
+    """assets/ of a checkout (editable install), else the copy a wheel installs under share/otlab."""
+    checkout = Path(__file__).resolve().parent.parent / "assets"
+    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "otlab" / "assets"
+
+
+ASSETS = _assets_dir()
 
 
 @dataclass(frozen=True)

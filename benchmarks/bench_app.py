@@ -15,7 +15,6 @@ import argparse
 import datetime
 import os
 import pathlib
-import statistics
 import sys
 import time
 
@@ -53,14 +52,19 @@ async (seconds) => {
 }
 """
 
+KEY_LISTENER = """
+() => document.addEventListener('keydown', () => { window.__keyTime = performance.now(); }, true)
+"""
+
+# resolves with the time from the latest key press to the first repaint whose readout changed
 WATCH_READOUT = """
 () => new Promise(done => {
   const before = window.deepQuery('.otlab-readout-text').textContent;
-  const t0 = window.__keyTime;
+  const start = performance.now();
   const poll = () => {
     const el = window.deepQuery('.otlab-readout-text');
-    if (el && el.textContent !== before) done(performance.now() - t0);
-    else if (performance.now() - t0 > 10000) done(-1);
+    if (el && el.textContent !== before) done(performance.now() - window.__keyTime);
+    else if (performance.now() - start > 10000) done(-1);
     else requestAnimationFrame(poll);
   };
   requestAnimationFrame(poll);
@@ -81,15 +85,10 @@ def measure(seconds: float, trials: int):
         time.sleep(1.0)
         handle = page.locator(".otlab-w-blur .noUi-handle")
         handle.focus()
-        page.evaluate("() => window.deepQuery('.otlab-w-blur .noUi-handle') || true")
-        page.evaluate("""() => document.addEventListener('keydown', () => { window.__keyTime = performance.now(); },
-                                                         true)""")
+        page.evaluate(KEY_LISTENER)
         latencies = []
         for k in range(trials):
-            watcher = page.evaluate_handle("() => { window.__keyTime = performance.now(); return 0; }")
-            watcher.dispose()
-            promise = page.evaluate_handle(f"() => {{ window.__pending = ({WATCH_READOUT})(); return 1; }}")
-            promise.dispose()
+            page.evaluate(f"() => {{ window.__pending = ({WATCH_READOUT})(); }}")
             handle.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
             latency = page.evaluate("() => window.__pending")
             if latency > 0:

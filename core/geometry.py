@@ -80,7 +80,6 @@ class Level:
         self.x, self.y, self.a, self.b, self.p = x, y, a, b, p
         # log 0 = -inf: a point of zero weight never contributes to a soft-min.
         self.a_log, self.b_log = a.log(), b.log()
-        self.softmin = softmin
         self.name = name
         self.clusters = clusters  # multiscale cluster levels: (x clusters, y clusters); None on points
         self.depth = None  # multiscale: depth of the voxel grid of the clusters

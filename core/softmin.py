@@ -130,7 +130,7 @@ class _OnlineSoftminFull(torch.autograd.Function):
     def forward(ctx, x, y, h, eps, p, rows):
         ctx.save_for_backward(x, y, h)
         ctx.eps, ctx.p, ctx.rows = eps, p, rows
-        return _online_forward(eps, x, y, h, p, rows)
+        return _online_forward(eps, x, y, h, p, rows)[0]
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -154,10 +154,21 @@ class _OnlineSoftminFull(torch.autograd.Function):
         return gx, gy, gh, None, None, None
 
 
-def _online_forward(eps, x, y, h, p, rows):
+def _online_forward(eps, x, y, h, p, rows, need_grad=False):
+    """Soft-min (B, N) and, if ``need_grad``, its x-gradient (B, N, D), block by block.
+
+    The outputs are preallocated: collecting thousands of small per-block results between the large
+    block temporaries fragments the heap (RSS reached 14 GB at N = M = 100k before this).
+    """
     y2 = (y * y).sum(-1)
-    return torch.cat([softmin_block(eps, x[:, s:s + rows], y, h, p, y2, False)[0]
-                      for s in range(0, x.shape[1], rows)], dim=1)
+    f = x.new_empty(x.shape[:2])
+    grad = x.new_empty(x.shape) if need_grad else None
+    for s in range(0, x.shape[1], rows):
+        fb, gb = softmin_block(eps, x[:, s:s + rows], y, h, p, y2, need_grad)
+        f[:, s:s + rows] = fb
+        if need_grad:
+            grad[:, s:s + rows] = gb
+    return f, grad
 
 
 def softmin_online(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, p: int,
@@ -167,19 +178,10 @@ def softmin_online(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor
     When only x needs a gradient (the Sinkhorn solvers' case) the gradient is gathered during the
     forward pass; otherwise the backward pass walks over the blocks again.
     """
-    B, N, _ = x.shape
-    rows = max(1, block_entries // max(1, B * y.shape[1]))
+    rows = max(1, block_entries // max(1, x.shape[0] * y.shape[1]))
     if torch.is_grad_enabled() and (y.requires_grad or h.requires_grad):
         return _OnlineSoftminFull.apply(x, y, h, eps, p, rows)
-    y2 = (y * y).sum(-1)
-
-    def compute(need_grad):
-        xd = x.detach()
-        parts = [softmin_block(eps, xd[:, s:s + rows], y, h, p, y2, need_grad) for s in range(0, N, rows)]
-        f = torch.cat([f for f, _ in parts], dim=1)
-        return f, (torch.cat([g for _, g in parts], dim=1) if need_grad else None)
-
-    return with_closed_form_gradient(x, compute)
+    return with_closed_form_gradient(x, lambda need_grad: _online_forward(eps, x.detach(), y, h, p, rows, need_grad))
 
 
 def soft_average(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, p: int, values: torch.Tensor,
@@ -193,13 +195,13 @@ def soft_average(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, 
     B, N, _ = x.shape
     rows = max(1, block_entries // max(1, B * y.shape[1]))
     y2 = (y * y).sum(-1)
-    out = []
+    out = values.new_empty(B, N, values.shape[-1])  # preallocated: see _online_forward
     with torch.no_grad():
         for s in range(0, N, rows):
             logits, _ = _block_logits(eps, x[:, s:s + rows], y, h, p, y2)
             weights, _ = shifted_exp_(logits)
-            out.append(torch.bmm(weights.div_(weights.sum(-1, keepdim=True)), values))
-    return torch.cat(out, dim=1)
+            out[:, s:s + rows] = torch.bmm(weights.div_(weights.sum(-1, keepdim=True)), values)
+    return out
 
 
 __all__ = ["softmin_dense", "softmin_online", "softmin_block", "soft_average", "with_closed_form_gradient",

@@ -168,15 +168,30 @@ def versions():
     return ", ".join(out)
 
 
-def write_markdown(path, rows, device):
+def _merged(old_block: str, rows):
+    """Table lines of ``old_block`` for the (D, N) not measured now, with the new rows, sorted."""
+    lines = {}
+    for line in old_block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) > 2 and cells[0].isdigit():
+            lines[(int(cells[0]), int(cells[1].replace(",", "")))] = line
+    lines.update({(r["dim"], r["n"]): format_row(r) for r in rows})
+    return [lines[k] for k in sorted(lines)]
+
+
+def write_markdown(path, rows, device, merge=False):
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     section = [f"### Sinkhorn divergence, loss + gradient — {machine(device)}", "",
                f"Measured {datetime.date.today()} at commit {commit or '?'} with {versions()}; "
                f"blur = {BLUR}, scaling = {SCALING}, p = 2, x uniform, y Gaussian (std 0.1).", "",
                HEADER, RULE] + [format_row(r) for r in rows] + [""]
     marker_start, marker_end = f"<!-- bench:{device}:start -->", f"<!-- bench:{device}:end -->"
-    block = "\n".join([marker_start] + section + [marker_end])
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    if merge and marker_start in text:
+        table = _merged(text.split(marker_start, 1)[1].split(marker_end, 1)[0], rows)
+        section = section[:section.index(RULE) + 1] + table + [""]
+        section[2] = section[2].rstrip(".") + "; rows measured in separate runs (`--merge`)."
+    block = "\n".join([marker_start] + section + [marker_end])
     if marker_start in text:
         before, rest = text.split(marker_start, 1)
         text = before + block + rest.split(marker_end, 1)[1]
@@ -194,13 +209,14 @@ def main():
     parser.add_argument("--no-pot", action="store_true", help="skip POT's divergence")
     parser.add_argument("--no-emd", action="store_true", help="skip ot.emd2")
     parser.add_argument("--write", metavar="MARKDOWN", help="update this file's table for the device")
+    parser.add_argument("--merge", action="store_true", help="keep the file's rows for sizes not measured now")
     args = parser.parse_args()
     print(machine(args.device))
     print(HEADER)
     print(RULE)
     rows = run(args.sizes, args.dims, args.device, not args.no_pot, not args.no_emd)
     if args.write:
-        write_markdown(args.write, rows, args.device)
+        write_markdown(args.write, rows, args.device, merge=args.merge)
 
 
 if __name__ == "__main__":

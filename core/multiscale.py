@@ -3,12 +3,12 @@ r"""Multiscale Sinkhorn: anneal on voxel clusters, finish on the points, with ke
 At an annealing step of blur σ the clouds are replaced by the weighted centroids of their points on
 a voxel grid (side ``side / 2**j``, nested grids): clusters much smaller than the blur barely change a
 soft-min — the error of a step scales like ε (r/σ)^2 for clusters of radius r — and there are far fewer
-of them. The grid of a step is the coarsest whose half-diagonal (a bound on r) is at most
-σ / ``early_ratio`` (16), but never finer than the grid with half-diagonal blur / ``radius_ratio`` (4):
+of them. The grid of a step is the finest that pays (at least ``worth`` = 4 times less soft-min work
+than the points) among those whose half-diagonal (a bound on r) lies between σ / ``early_ratio`` (16)
+and σ / ``radius_ratio`` (4), never finer than the grid with half-diagonal blur / ``radius_ratio``:
 early steps are cheap whatever their grid, so they get fine clusters (this is what keeps the annealing
 on the path of the single-scale solver: 0.04% instead of 0.7% in value), and the last steps keep a
-grid coarse enough to pay. When clustering stops paying (fewer than ``worth`` times less work than
-the points), the solver moves to the points.
+grid coarse enough to pay. When no grid pays, the solver moves to the points.
 
 Moving to a finer support is itself a Sinkhorn update (the potentials extend to any point):
 
@@ -67,26 +67,38 @@ class MultiscaleGeometry:
         # cells of side c have half-diagonal c sqrt(D) / 2: at most sigma / early_ratio while annealing,
         # and never finer than the grid of the last step (half-diagonal <= blur / radius_ratio)
         self.half_diagonal = math.sqrt(x.shape[-1]) / 2
-        self.early_ratio = early_ratio
+        self.early_ratio, self.radius_ratio = early_ratio, radius_ratio
         self.finest = self._grid_depth(blur / radius_ratio)
         self.points: Optional[Level] = None
+        self._clusterings = {}
 
     # -- levels ---------------------------------------------------------------------------------------
     def _grid_depth(self, radius: float) -> int:
         """Depth of the coarsest grid whose cells have a half-diagonal at most ``radius``."""
         return max(0, math.ceil(math.log2(self.half_diagonal * self.side / radius) - 1e-9))
 
-    def _depth(self, sigma: float) -> int:
-        return min(self._grid_depth(sigma / self.early_ratio), self.finest)
+    def _grid(self, sigma: float, current: Optional[int] = None):
+        """Depth of the grid for a step of blur sigma, or None for the points.
+
+        The finest grid that pays, with half-diagonal between sigma/early_ratio and sigma/radius_ratio,
+        never finer than the last step's; ``current`` (the present level's depth) is known to pay.
+        """
+        fine = min(self._grid_depth(sigma / self.early_ratio), self.finest)
+        coarse = min(self._grid_depth(sigma / self.radius_ratio), fine)
+        for depth in range(fine, coarse - 1, -1):
+            if depth == current or self._clustering(depth) is not None:
+                return depth
+        return None
 
     def _clustering(self, depth: int):
-        """Clusters of both clouds at grid ``depth``, or None when the points are as cheap."""
-        cell = self.side / 2 ** depth
-        xc = voxel_clusters(self.x[0], self.a[0], self.origin, cell)
-        yc = voxel_clusters(self.y[0], self.b[0], self.origin, cell)
-        if xc.count * yc.count * self.worth > self.x.shape[1] * self.y.shape[1]:
-            return None
-        return xc, yc
+        """Clusters of both clouds at grid ``depth``, or None when the points are as cheap (cached)."""
+        if depth not in self._clusterings:
+            cell = self.side / 2 ** depth
+            xc = voxel_clusters(self.x[0], self.a[0], self.origin, cell)
+            yc = voxel_clusters(self.y[0], self.b[0], self.origin, cell)
+            pays = xc.count * yc.count * self.worth <= self.x.shape[1] * self.y.shape[1]
+            self._clusterings[depth] = (xc, yc) if pays else None
+        return self._clusterings[depth]
 
     def _cluster_level(self, clusters, depth: int, ops=None) -> Level:
         xc, yc = clusters
@@ -100,19 +112,19 @@ class MultiscaleGeometry:
         return self.points
 
     def start(self, sigma: float) -> Level:
-        depth = self._depth(sigma)
-        clusters = self._clustering(depth)
-        return self._points_level() if clusters is None else self._cluster_level(clusters, depth)
+        depth = self._grid(sigma)
+        return self._points_level() if depth is None else self._cluster_level(self._clustering(depth), depth)
 
     # -- moves ------------------------------------------------------------------------------------------
     def advance(self, level: Level, pot: Potentials, sigma: float, eps: float, rho):
         """(level, potentials, moved) for an annealing step of blur sigma."""
         if level.clusters is None:
             return level, pot, False
-        depth = self._depth(sigma)
+        depth = self._grid(sigma, current=level.depth)
         if depth == level.depth:
             return level, pot, False
-        return (*self._move(level, pot, self._clustering(depth), depth, eps, rho), True)
+        clusters = None if depth is None else self._clustering(depth)
+        return (*self._move(level, pot, clusters, depth, eps, rho), True)
 
     def to_points(self, level: Level, pot: Potentials, eps: float, rho):
         """(level, potentials, moved): move onto the points (before iterating to a tolerance)."""

@@ -19,8 +19,8 @@ class PlayerControls(Viewer):
     def __init__(self, runner: AnimationRunner, on_reset: Optional[Callable[[], None]] = None, **params):
         super().__init__(runner=runner, **params)
         self._on_reset = on_reset
-        self.play = pn.widgets.Toggle(name="▶ Play", value=runner.playing, button_type="success", width=110,
-                                      css_classes=["otlab-play"])
+        self.play = pn.widgets.Toggle(name=_play_label(runner.playing), value=runner.playing, button_type="success",
+                                      width=110, css_classes=["otlab-play"])
         self.step = pn.widgets.Button(name="Step ▸", width=90, css_classes=["otlab-step"])
         self.reset = pn.widgets.Button(name="⟲ Reset", width=90, css_classes=["otlab-reset"])
         self.speed = pn.widgets.IntSlider(name="Speed (frames/s)", start=1, end=60, value=runner.speed, width=200)
@@ -54,7 +54,7 @@ class PlayerControls(Viewer):
     def _update(self, event):
         if event.name == "playing":
             self.play.value = event.new
-            self.play.name = "⏸ Pause" if event.new else "▶ Play"
+            self.play.name = _play_label(event.new)
         elif event.name == "busy":
             self.busy.visible = self.busy.value = self.busy_text.visible = event.new
         self.readout.object = self._readout()
@@ -62,3 +62,7 @@ class PlayerControls(Viewer):
     def __panel__(self):
         return pn.Row(self.play, self.step, self.reset, self.speed, self.readout, self.busy, self.busy_text,
                       align="center", sizing_mode="stretch_width")
+
+
+def _play_label(playing: bool) -> str:
+    return "❚❚ Pause" if playing else "▶ Play"

@@ -1,10 +1,10 @@
 """The animation runner: one loop per session, the work in a worker thread, frames dropped not queued.
 
-A periodic callback on the session's event loop polls every ``POLL_MS``: when the worker has a frame
-ready it is applied (on the event loop, so Bokeh models are only touched there), and when playing and
-the speed allows, the next frame is submitted. At most one frame is ever in flight, so a slow
-computation drops frames instead of queueing them, and sliders stay responsive (the event loop never
-waits for the solver). A frame computed for stale parameters (the model's ``generation`` moved on)
+A periodic callback on the session's event loop polls every ``POLL_MS``: when the worker's frame is
+ready and due (``speed`` frames per second), it is applied (on the event loop, so Bokeh models are only
+touched there) and, when playing, the next frame is submitted at once so that it computes while this
+one is on screen. At most one frame is ever in flight or waiting, so a slow computation drops frames
+instead of queueing them, and sliders stay responsive (the event loop never waits for the solver). A frame computed for stale parameters (the model's ``generation`` moved on)
 is discarded. ``stop()`` ends everything; views call it when their session is destroyed.
 
 The same runner works in a served app and in Jupyter (both run periodic callbacks on their IOLoop).
@@ -77,10 +77,13 @@ class AnimationRunner(param.Parameterized):
                     with param.edit_constant(self):
                         self.busy = True
                 return
+            due = self._last_frame_at is None or now - self._last_frame_at >= 1.0 / self.speed
+            if not (due or self._want_one):
+                return  # the next frame is ready early: show it when due (it is the only one kept)
             self._finish(self._future, now)
             self._future = None
-        due = self._last_frame_at is None or now - self._last_frame_at >= 1.0 / self.speed
-        if self._want_one or (self.playing and due):
+        if self._want_one or self.playing:
+            # compute the next frame right away, while this one is on screen
             self._want_one = False
             self._submitted_at = now
             self._future = self._executor.submit(self._compute)

@@ -4,8 +4,8 @@ Serves the app (``python -m otlab.app serve``), opens /annealing in headless Chr
 sizes, and measures in the page itself (requestAnimationFrame polling of the frame counter and readout):
 
 * fps while playing: changes of the frame counter per second over ``--seconds``;
-* latency: with the animation paused, time from a key press on the blur slider (one step of the
-  slider) to the first repaint showing the new frame, over ``--trials`` presses.
+* latency: with the animation paused, time from releasing the blur slider's handle after a short drag
+  (when the browser sends the new value) to the first repaint showing the new frame, over ``--trials``.
 
 Usage: python benchmarks/bench_app.py [--seconds 10] [--trials 20] [--write docs/benchmarks.md]
 """
@@ -52,17 +52,17 @@ async (seconds) => {
 }
 """
 
-KEY_LISTENER = """
-() => document.addEventListener('keydown', () => { window.__keyTime = performance.now(); }, true)
+RELEASE_LISTENER = """
+() => document.addEventListener('pointerup', () => { window.__keyTime = performance.now(); }, true)
 """
 
-# resolves with the time from the latest key press to the first repaint whose readout changed
+# resolves with the time from the latest pointer release to the first repaint showing a new frame
 WATCH_READOUT = """
 () => new Promise(done => {
-  const before = window.deepQuery('.otlab-readout-text').textContent;
+  const before = window.deepQuery('.otlab-frame').textContent;
   const start = performance.now();
   const poll = () => {
-    const el = window.deepQuery('.otlab-readout-text');
+    const el = window.deepQuery('.otlab-frame');
     if (el && el.textContent !== before) done(performance.now() - window.__keyTime);
     else if (performance.now() - start > 10000) done(-1);
     else requestAnimationFrame(poll);
@@ -81,15 +81,19 @@ def measure(seconds: float, trials: int):
         page.evaluate(DEEP_QUERY)
         time.sleep(2.0)  # past the first frames
         fps = page.evaluate(COUNT_FRAMES, seconds)
-        page.locator(".otlab-play button").click()  # pause
+        page.locator(".otlab-play button", has_text="Pause").click()
         time.sleep(1.0)
         handle = page.locator(".otlab-w-blur .noUi-handle")
-        handle.focus()
-        page.evaluate(KEY_LISTENER)
+        page.evaluate(RELEASE_LISTENER)
         latencies = []
         for k in range(trials):
+            box = handle.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
             page.evaluate(f"() => {{ window.__pending = ({WATCH_READOUT})(); }}")
-            handle.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x + (8 if k % 2 == 0 else -8), y, steps=3)
+            page.mouse.up()
             latency = page.evaluate("() => window.__pending")
             if latency > 0:
                 latencies.append(latency)

@@ -23,7 +23,7 @@ def main():
         page.wait_for_selector(".otlab-step-number")
         time.sleep(1.2)
         page.screenshot(path=str(ROOT / "docs" / "annealing-steps.png"))
-        page.get_by_text("displacement interpolation").wait_for(timeout=60_000)
+        page.locator(".otlab-readout-text", has_text="displacement interpolation").wait_for(timeout=60_000)
         time.sleep(0.6)
         page.screenshot(path=str(ROOT / "docs" / "annealing-transport.png"))
         page.goto(url + "annealing?source=heart&target=letters+OT&n_source=600&n_target=600&blur=0.01&scaling=0.9")

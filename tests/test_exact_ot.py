@@ -11,7 +11,7 @@ import torch
 
 from otlab.core import from_pot, solve
 
-from conftest import mean_nn_distance, random_weights, uniform_weights
+from weights import mean_nn_distance, random_weights, uniform_weights
 
 
 def clouds(dim, n, m, weights):

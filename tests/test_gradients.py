@@ -5,7 +5,7 @@ import torch
 
 from otlab.core import solve
 
-from conftest import random_weights
+from weights import random_weights
 
 H = 1e-5
 TOL = 1e-11

@@ -5,7 +5,7 @@ import torch
 from otlab.core import SamplesLoss, solve
 from otlab.core.keops_softmin import keops_available
 
-from conftest import random_weights
+from weights import random_weights
 
 
 def pair(n=150, m=170, dim=2, dtype=torch.float64):

@@ -4,7 +4,7 @@ import torch
 
 from otlab.core import SamplesLoss
 
-from conftest import random_weights
+from weights import random_weights
 
 
 def dense_kernel_norm(kind, a, x, b, y, blur):

@@ -6,7 +6,7 @@ from scipy.optimize import linear_sum_assignment
 
 from otlab.core import anneal_schedule, iterate, solve
 
-from conftest import random_weights
+from weights import random_weights
 
 
 def test_brenier_map_matches_hungarian_assignment():

@@ -34,9 +34,9 @@ cost $$C(x, y) = \tfrac{1}{2}|x-y|^2$$ (p = 2) or $$|x - y|$$ (p = 1).
 **ε-annealing.** Each frame is one Sinkhorn update at the temperature $$\varepsilon_k = \sigma_k^p$$,
 the blur $$\sigma_k$$ shrinking from the diameter to the target blur by the factor *scaling*:
 
-$$f_i \leftarrow \tfrac{1}{2} f_i - \tfrac{1}{2} \lambda \varepsilon \log \sum_j b_j e^{(g_j - C(x_i, y_j))/\varepsilon}, \qquad \lambda = \frac{1}{1 + \varepsilon/\rho}$$
+$$f_i \leftarrow \tfrac{1}{2} f_i - \tfrac{1}{2} \lambda \varepsilon \log \sum_j b_j e^{(g_j - C(x_i, y_j))/\varepsilon}$$
 
-(the same for g; λ = 1 when balanced).
+with $$\lambda = 1/(1 + \varepsilon/\rho)$$ (λ = 1 when balanced), and the same for g.
 
 **The potentials** F and G (right) extend f and g to the whole plane by the same soft-min,
 $$F(z) = -\lambda \varepsilon \log \sum_j b_j e^{(g_j - C(z, y_j))/\varepsilon}$$.
@@ -92,7 +92,8 @@ class AnnealingDemo(Viewer):
         x0, x1, y0, y1 = EXTENT
         common = dict(x_range=(x0, x1), y_range=(y0, y1), match_aspect=True, tools="pan,wheel_zoom,reset,save",
                       toolbar_location="above")
-        main = figure(title="α (blue) → β (orange): Brenier map T", width=520, height=520, **common)
+        main = figure(title="α (blue) → β (orange): Brenier map T", width=520, height=520,
+                      css_classes=["otlab-main-plot"], **common)
         main.segment("x0", "y0", "x1", "y1", source=self.src_plan, color="#9467bd", alpha=0.25, line_width=1)
         main.segment("x0", "y0", "x1", "y1", source=self.src_map, color=MAP_COLOR, alpha=0.35, line_width=1)
         main.scatter("x", "y", size="size", source=self.src_y, color=TARGET_COLOR, alpha=0.8)
@@ -113,12 +114,18 @@ class AnnealingDemo(Viewer):
         self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], sizing_mode="stretch_width")
 
     def _draw(self, frame: Frame):
-        """Push one frame into the Bokeh sources (float32 columns, images)."""
-        n, m = len(frame.x), len(frame.y)
+        """Push one frame into the Bokeh sources (float32 columns, images). During the displacement
+        interpolation only the moving points and the readout change, so only they are sent."""
+        n = len(frame.x)
         self.src_x.data = dict(x=frame.moved[:, 0], y=frame.moved[:, 1], size=_marker_sizes(frame.a, n))
+        self.readout.object = _readout_html(frame)
+        last, self._last_frame = getattr(self, "_last_frame", None), frame
+        if (last is not None and frame.phase == last.phase == "transport" and frame.generation == last.generation
+                and frame.step == last.step):
+            return
+        m = len(frame.y)
         self.src_y.data = dict(x=frame.y[:, 0], y=frame.y[:, 1], size=_marker_sizes(frame.b, m))
-        if frame.phase == "annealing" or self.src_x0.data["x"].size != n:
-            self.src_x0.data = dict(x=frame.x[:, 0], y=frame.x[:, 1])
+        self.src_x0.data = dict(x=frame.x[:, 0], y=frame.x[:, 1])
         if frame.mapped is not None and frame.phase == "annealing":
             self.src_map.data = dict(x0=frame.x[:, 0], y0=frame.x[:, 1], x1=frame.mapped[:, 0], y1=frame.mapped[:, 1])
         elif self.src_map.data["x0"].size:
@@ -131,7 +138,6 @@ class AnnealingDemo(Viewer):
             cmap.update(low=float(lo), high=float(hi if hi > lo else lo + 1e-9))
         steps, values = zip(*frame.history) if frame.history else ((), ())
         self.src_hist.data = dict(step=np.asarray(steps, np.float32), value=np.asarray(values, np.float32))
-        self.readout.object = _readout_html(frame)
 
     # -- widgets -------------------------------------------------------------------------------------------
     def _build_widgets(self):
@@ -181,7 +187,7 @@ class AnnealingDemo(Viewer):
         self.src_strokes = ColumnDataSource(dict(xs=[], ys=[]))
         self.src_taps = ColumnDataSource(dict(x=[], y=[]))
         pad = figure(title="Sketch pad: draw strokes or tap points", width=300, height=300, x_range=(0, 1),
-                     y_range=(0, 1), match_aspect=True, tools="", toolbar_location="above")
+                     y_range=(0, 1), match_aspect=True, tools="", toolbar_location="above", css_classes=["otlab-sketch"])
         strokes = pad.multi_line("xs", "ys", source=self.src_strokes, line_width=4, color="black")
         taps = pad.scatter("x", "y", source=self.src_taps, size=8, color="black")
         draw = FreehandDrawTool(renderers=[strokes])
@@ -246,7 +252,7 @@ class AnnealingDemo(Viewer):
                 pn.state.location.sync(self.model, {name: name for name in URL_PARAMS})
         f = self.figures
         figures = pn.Column(self.player, self.message,
-                            pn.Row(pn.pane.Bokeh(f["main"], css_classes=["otlab-main-plot"]),
+                            pn.Row(pn.pane.Bokeh(f["main"]),
                                    pn.Column(pn.pane.Bokeh(f["F"]), pn.pane.Bokeh(f["G"]))),
                             pn.Row(pn.pane.Bokeh(f["chart"]), self.readout), width=810)
         sidebar = pn.Tabs(("Settings", self._settings()), ("Draw & upload", self._inputs()), width=320)

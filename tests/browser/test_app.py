@@ -52,6 +52,8 @@ def test_demo_loads_without_console_errors_and_plays(page, app_url):
 
 
 def pause(page):
+    if "Play" in page.locator(".otlab-play button").inner_text():
+        return
     page.locator(".otlab-play button").click()
     wait_until(lambda: "Play" in page.locator(".otlab-play button").inner_text())
 

@@ -61,7 +61,8 @@ class OTResult:
     def marginal_error(self):
         r"""L1 error of the plan's marginals, :math:`\|\pi 1 - a\|_1 + \|\pi^\top 1 - b\|_1` (unbalanced:
         against :math:`a e^{-f/\rho}`, :math:`b e^{-g/\rho}`, the optimality conditions), for the returned
-        potentials. A float, or a (B,) tensor for batched inputs. Computed on first access (two soft-mins)."""
+        potentials. A float, or a (B,) tensor for batched inputs. Computed on first access with two exact
+        soft-mins on the points (O(NM) work, also after a multiscale solve)."""
         if self._marginal_error is None:
             lvl, pot, eps, rho = self._level, self._state.potentials, self.eps, self.rho
             with torch.no_grad():

@@ -12,7 +12,7 @@ from .conventions import from_pot, pot_reg, to_pot
 from .results import OTResult
 from .samples_loss import SamplesLoss
 from .schedule import anneal_schedule
-from .sinkhorn import SinkhornState
+from .sinkhorn import ConvergenceWarning, SinkhornState
 from .solve import iterate, solve
 
-__all__ = ["solve", "iterate", "OTResult", "SinkhornState", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg"]
+__all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg"]

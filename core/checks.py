@@ -160,3 +160,16 @@ def choice(name: str, value, options: Tuple[str, ...]) -> str:
     if value not in options:
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return value
+
+
+def cost_function(cost):
+    """A custom ground cost: None or a callable ``cost(x, y) -> (B, N, M)``.
+
+    GeomLoss's KeOps formula strings (for its online/multiscale backends) are refused by name.
+    """
+    if cost is None or callable(cost):
+        return cost
+    if isinstance(cost, str):
+        raise ValueError(f"cost={cost!r} looks like a KeOps formula: otlab takes p=1 or p=2, or a Python callable "
+                         "cost(x, y) returning the (B, N, M) cost matrix (dense backend)")
+    raise TypeError(f"cost must be None or a callable cost(x, y) -> (B, N, M) tensor, got {type(cost).__name__}")

@@ -152,7 +152,7 @@ class MultiscaleGeometry:
             lx, ly = parent_labels(nxc, xc), parent_labels(nyc, yc)
         ops = None
         old_count = level.x.shape[1] + level.y.shape[1]
-        if worth_truncating((new_x.shape[1] + new_y.shape[1]) ** 2, old_count ** 2):
+        if self._truncates((new_x.shape[1] + new_y.shape[1]) ** 2, old_count ** 2):
             keep = self._keep_masks(level, pot, eps)
             ops = {"xy": BlockSoftmin(new_x, new_y, keep["xy"], lx, ly, self.p),
                    "yx": BlockSoftmin(new_y, new_x, keep["xy"].T, ly, lx, self.p),
@@ -165,6 +165,10 @@ class MultiscaleGeometry:
         return target, Potentials(*[None if u is None else (u + o) / 2
                                     for u, o in zip((update.f, update.g, update.f_aa, update.g_bb),
                                                     (old.f, old.g, old.f_aa, old.g_bb))])
+
+    def _truncates(self, entries: int, pairs: int) -> bool:
+        """Truncate soft-mins over ``entries`` from a level of ``pairs`` cluster pairs (never with truncate=None)."""
+        return self.truncate is not None and worth_truncating(entries, pairs)
 
     def _images(self, level: Level, pot: Potentials, eps: float):
         """Barycentric images of the centroids for each soft-min of ``level`` (p = 2), else None."""
@@ -183,7 +187,7 @@ class MultiscaleGeometry:
     def _transfer_ops(self, level: Level, pot: Potentials, eps: float, new_x, new_y, lx, ly):
         """Soft-mins from the new supports (rows) to the clusters of ``level`` (columns)."""
         kx, ky = level.x.shape[1], level.y.shape[1]
-        if not worth_truncating((new_x.shape[1] + new_y.shape[1]) * (kx + ky), (kx + ky) ** 2):
+        if not self._truncates((new_x.shape[1] + new_y.shape[1]) * (kx + ky), (kx + ky) ** 2):
             return {"xy": PairSoftmin(softmin_online, new_x, level.y, self.p),
                     "yx": PairSoftmin(softmin_online, new_y, level.x, self.p),
                     "xx": PairSoftmin(softmin_online, new_x, level.x, self.p),

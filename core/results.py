@@ -31,6 +31,8 @@ class OTResult:
         f_aa, g_bb: potentials of the self-problems OT_ε(α, α), OT_ε(β, β) (None without debias).
         eps, blur: final temperature ε and blur σ = ε^(1/p).
         n_iter: number of Sinkhorn updates, the closing one included.
+        converged: whether the requested tolerance was met (``tol``, else ``level_tol`` at the last
+            temperature); None when neither was set.
         backend: the backend that ran ("tensorized", "online", "multiscale" or "keops").
     """
 
@@ -44,6 +46,7 @@ class OTResult:
         self.g_bb = None if pot.g_bb is None else self._unbatch(pot.g_bb)
         self.eps, self.blur = state.eps, state.blur
         self.n_iter = state.step + 1
+        self.converged = state.converged
         self.backend = problem.backend
         self.p, self.rho, self.debias = problem.p, problem.rho, problem.debias
         self._marginal_error = None
@@ -55,7 +58,7 @@ class OTResult:
         v = self.value.detach()
         shown = f"{v.item():.6g}" if v.dim() == 0 else f"tensor of shape {tuple(v.shape)}"
         return (f"OTResult(value={shown}, eps={self.eps:.4g}, blur={self.blur:.4g}, n_iter={self.n_iter}, "
-                f"backend={self.backend!r})")
+                f"converged={self.converged}, backend={self.backend!r})")
 
     @property
     def marginal_error(self):
@@ -112,7 +115,7 @@ class OTResult:
         """Row masses of the plan, (B, N): a_i exp((f_i - s_i)/ε), with s the undamped soft-min."""
         pr, eps = self._problem, self.eps
         pot = self._state.potentials
-        s = softmin_online(eps, pr.x.detach(), pr.y.detach(), (pr.b.log() + pot.g / eps).detach(), self.p)
+        s = softmin_online(eps, pr.x.detach(), pr.y.detach(), (pr.b.log() + pot.g / eps).detach(), self._level.p)
         return pr.a.detach() * torch.exp((pot.f.detach() - s) / eps)
 
     def plan(self, max_entries: int = PLAN_MAX_ENTRIES) -> torch.Tensor:
@@ -137,7 +140,7 @@ class OTResult:
             raise ValueError(f"values must have shape (M,) or (M, K) with M = {pr.y.shape[1]} "
                              f"(batched: (B, M) or (B, M, K)), got {tuple(torch.as_tensor(values).shape)}")
         pot = self._state.potentials
-        avg = soft_average(eps, pr.x.detach(), pr.y.detach(), (pr.b.log() + pot.g / eps).detach(), self.p, v)
+        avg = soft_average(eps, pr.x.detach(), pr.y.detach(), (pr.b.log() + pot.g / eps).detach(), self._level.p, v)
         out = self._row_masses().unsqueeze(-1) * avg
         if vector:
             out = out.squeeze(-1)

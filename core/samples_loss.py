@@ -1,7 +1,7 @@
 """``SamplesLoss``: a ``torch.nn.Module`` with GeomLoss's interface.
 
-Call forms ``L(x, y)`` and ``L(a, x, b, y)`` with points (N, D) / (M, D) -> scalar, or batches
-(B, N, D) / (B, M, D) -> (B,). Losses:
+Call forms ``L(x, y)``, ``L(a, x, b, y)`` and ``L(labels_x, a, x, labels_y, b, y)`` with points
+(N, D) / (M, D) -> scalar, or batches (B, N, D) / (B, M, D) -> (B,). Losses:
 
 * ``"sinkhorn"``: the debiased Sinkhorn divergence S_ε (``debias=False``: OT_ε), see
   :mod:`otlab.core.sinkhorn`; cost |x - y| (p = 1) or |x - y|^2 / 2 (p = 2), ε = blur^p, ρ = reach^p.
@@ -9,7 +9,11 @@ Call forms ``L(x, y)`` and ``L(a, x, b, y)`` with points (N, D) / (M, D) -> scal
   see :mod:`otlab.core.kernel_losses` (σ = blur).
 
 With ``potentials=True`` the module returns the potentials instead of the value: (F, G) on x and y,
-debiased (f_ab - f_aa, g_ab - g_bb) when ``debias`` — what GeomLoss returns.
+debiased (f_ab - f_aa, g_ab - g_bb) when ``debias`` for "sinkhorn", the weight-derivatives
+(K_xx a - K_xy b, K_yy b - K_yx a) for the kernels — what GeomLoss returns.
+
+Where otlab differs from GeomLoss on purpose (correct unbalanced gradients, equal-mass checks,
+multiscale accuracy, cluster labels as hints only) is listed in ``docs/core.md``.
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ import torch
 
 from . import checks
 from .geometry import SOFTMINS
-from .kernel_losses import KERNELS, hausdorff_loss, kernel_loss
+from .kernel_losses import KERNELS, hausdorff_loss, kernel_loss, kernel_potentials
+from .softmin import softmin_dense
 from .solve import BACKENDS, choose_backend, solve
 
 LOSSES = ("sinkhorn", "hausdorff") + KERNELS
@@ -33,15 +38,21 @@ class SamplesLoss(torch.nn.Module):
         reach: None (balanced) or the reach of unbalanced OT ("sinkhorn" only), ρ = reach^p.
         diameter: largest distance in the problem (default: bounding-box diagonal).
         scaling: annealing ratio in (0, 1).
-        truncate: multiscale kernel truncation τ.
-        cost: must be None (custom costs are not supported yet).
+        truncate: multiscale kernel truncation τ (None: no truncation).
+        cost: None (the cost set by p) or a callable ``cost(x, y)`` returning the (B, N, M) cost
+            matrix of batched clouds (dense backend, as GeomLoss's ``tensorized``).
+        cluster_scale: accepted for GeomLoss scripts; otlab's multiscale backend picks its own
+            nested voxel grids at every annealing step, so this value does not change the result.
         debias: debiased divergence (True) or OT_ε / biased Hausdorff (False).
         potentials: return the dual potentials instead of the value.
+        verbose: print the backend and, for the multiscale backend, the levels it runs on.
         backend: "auto", "tensorized", "online", "multiscale" or "keops".
+        level_tol, tol, max_iter: convergence controls of :func:`otlab.core.solve` ("sinkhorn").
     """
 
     def __init__(self, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, truncate=5,
-                 cost=None, debias=True, potentials=False, backend="auto", verbose=False):
+                 cost=None, kernel=None, cluster_scale=None, debias=True, potentials=False, verbose=False,
+                 backend="auto", **convergence):
         super().__init__()
         self.loss = checks.choice("loss", loss, LOSSES)
         self.p = checks.exponent(p)
@@ -51,14 +62,22 @@ class SamplesLoss(torch.nn.Module):
             raise ValueError(f"reach (unbalanced transport) applies to loss='sinkhorn', not {self.loss!r}")
         self.diameter = checks.positive_number("diameter", diameter, allow_none=True)
         self.scaling = checks.scaling_factor(scaling)
-        self.truncate = checks.positive_number("truncate", truncate)
-        if cost is not None:
-            raise ValueError("cost must be None: otlab supports the costs p=1 (|x-y|) and p=2 (|x-y|^2/2)")
-        if not isinstance(debias, bool) or not isinstance(potentials, bool):
-            raise TypeError("debias and potentials must be True or False")
-        self.debias, self.potentials = debias, potentials
+        self.truncate = checks.positive_number("truncate", truncate, allow_none=True)
+        self.cost = checks.cost_function(cost)
+        if self.cost is not None and self.loss not in ("sinkhorn", "hausdorff"):
+            raise ValueError(f"cost applies to loss='sinkhorn' or 'hausdorff', not {self.loss!r} (kernels use blur)")
+        if kernel is not None:
+            raise ValueError("kernel must be None: otlab's kernel losses are 'gaussian', 'laplacian' and 'energy'")
+        self.cluster_scale = checks.positive_number("cluster_scale", cluster_scale, allow_none=True)
+        for name, flag in (("debias", debias), ("potentials", potentials), ("verbose", verbose)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {type(flag).__name__}")
+        self.debias, self.potentials, self.verbose = debias, potentials, verbose
         self.backend = checks.choice("backend", backend, BACKENDS)
-        self.verbose = verbose
+        unknown = set(convergence) - {"level_tol", "tol", "max_iter"}
+        if unknown:
+            raise TypeError(f"SamplesLoss got unexpected keyword arguments {sorted(unknown)}")
+        self.convergence = convergence
 
     def extra_repr(self):
         return (f"loss={self.loss!r}, p={self.p}, blur={self.blur}, reach={self.reach}, scaling={self.scaling}, "
@@ -69,8 +88,12 @@ class SamplesLoss(torch.nn.Module):
             a, x, b, y = None, args[0], None, args[1]
         elif len(args) == 4:
             a, x, b, y = args
+        elif len(args) == 6:
+            labels_x, a, x, labels_y, b, y = args
+            self._check_labels(labels_x, x, labels_y, y)
         else:
-            raise TypeError(f"SamplesLoss takes (x, y) or (a, x, b, y), got {len(args)} arguments")
+            raise TypeError(f"SamplesLoss takes (x, y), (a, x, b, y) or (labels_x, a, x, labels_y, b, y), "
+                            f"got {len(args)} arguments")
         if self.loss == "sinkhorn":
             return self._sinkhorn(a, x, b, y)
         x, y = checks.point_pair(x, y)
@@ -79,19 +102,35 @@ class SamplesLoss(torch.nn.Module):
         batched = x.dim() == 3
         if not batched:
             x, y, a, b = x.unsqueeze(0), y.unsqueeze(0), a.unsqueeze(0), b.unsqueeze(0)
-        if self.potentials:
-            raise ValueError(f"potentials=True is available for loss='sinkhorn', not {self.loss!r}")
+        unbatch = (lambda t: t) if batched else (lambda t: t[0])
         if self.loss == "hausdorff":
-            backend = choose_backend(self.backend, x, y)
-            softmin = SOFTMINS["online" if backend == "multiscale" else backend]
-            value = hausdorff_loss(a, x, b, y, self.p, self.blur, softmin)
-        else:
-            value = kernel_loss(self.loss, a, x, b, y, self.blur)
-        return value if batched else value[0]
+            if self.potentials:
+                raise ValueError("potentials=True is available for loss='sinkhorn' and the kernel losses, "
+                                 "not 'hausdorff'")
+            backend = choose_backend(self.backend, x, y, self.cost)
+            softmin = softmin_dense if self.cost is not None else SOFTMINS["online" if backend == "multiscale" else backend]
+            return unbatch(hausdorff_loss(a, x, b, y, self.p if self.cost is None else self.cost, self.blur,
+                                          softmin, eps=self.blur ** self.p))
+        if self.potentials:
+            return tuple(unbatch(t) for t in kernel_potentials(self.loss, a, x, b, y, self.blur))
+        return unbatch(kernel_loss(self.loss, a, x, b, y, self.blur))
+
+    @staticmethod
+    def _check_labels(labels_x, x, labels_y, y):
+        """Cluster labels (GeomLoss's multiscale hints): integer vectors (N,), (M,) of unbatched clouds."""
+        for name, labels, pts in (("labels_x", labels_x, x), ("labels_y", labels_y, y)):
+            if labels is None:
+                continue
+            n = torch.as_tensor(pts).shape[0] if torch.as_tensor(pts).dim() == 2 else None
+            lab = torch.as_tensor(labels)
+            if n is None or lab.dim() != 1 or lab.shape[0] != n or lab.is_floating_point():
+                raise ValueError(f"{name} must be an integer vector (N,) of cluster labels for an unbatched "
+                                 f"cloud (N, D), got shape {tuple(lab.shape)}")
 
     def _sinkhorn(self, a, x, b, y):
         result = solve(x, y, a, b, p=self.p, blur=self.blur, reach=self.reach, scaling=self.scaling,
-                       debias=self.debias, diameter=self.diameter, backend=self.backend, truncate=self.truncate)
+                       debias=self.debias, diameter=self.diameter, backend=self.backend, truncate=self.truncate,
+                       cost=self.cost, verbose=self.verbose, **self.convergence)
         if not self.potentials:
             return result.value
         if self.debias:

@@ -1,33 +1,35 @@
-r"""The ε-annealing (ε-scaling) schedule.
+r"""The ε-annealing (ε-scaling) schedule, GeomLoss's to the last bit.
 
-The blur :math:`\sigma` goes geometrically from the diameter down to the target ``blur``:
+With d the diameter, s the scaling ratio and σ the target blur,
 
 .. math::
-    \sigma_0 = \text{diameter},\quad \sigma_{k+1} = \text{scaling}\cdot\sigma_k,\quad
-    \text{last } \sigma = \text{blur},\qquad \varepsilon_k = \sigma_k^{\,p}.
+    \varepsilon_{\text{list}} = \big[d^p\big]
+      + \big[\exp(e) \ \text{for}\ e \in \texttt{arange}(p\log d,\ p\log\sigma,\ p\log s)\big]
+      + \big[\sigma^p\big]
+    = \big[d^p,\ d^p,\ (d s)^p,\ (d s^2)^p,\ \dots,\ \sigma^p\big].
 
-Every step but the last is a full ``scaling`` factor; the last one lands exactly on ``blur``.
+The solver initialises the potentials with the C-transforms of zero potentials at
+:math:`\varepsilon_0 = d^p`, then runs one (averaged) update per entry of the list — so the first
+temperature runs twice — and closes with one full update at :math:`\sigma^p`. The ``arange`` is
+numpy's, in float64, exactly as GeomLoss computes it: a user who swaps ``geomloss.SamplesLoss`` for
+ours gets the same temperatures, hence the same numbers (to rounding).
 """
 from __future__ import annotations
 
-import math
 from typing import List
+
+import numpy as np
 
 
 def anneal_schedule(diameter: float, blur: float, scaling: float, p: int) -> List[float]:
-    """Temperatures eps_k = sigma_k^p, from diameter^p down to exactly blur^p.
+    """Temperatures eps_k, from diameter^p (twice) down to exactly blur^p (see the module docstring).
 
     ``diameter`` is clamped to at least ``blur`` so that a single point or identical clouds give a
-    one-step schedule instead of an error.
+    short schedule instead of an error.
     """
-    diameter = max(diameter, blur)
-    n_steps = int(math.floor(math.log(diameter / blur) / math.log(1 / scaling) + 1e-9))
-    sigmas = [diameter * scaling ** k for k in range(n_steps + 1)]
-    if sigmas[-1] > blur * (1 + 1e-9):
-        sigmas.append(blur)
-    else:
-        sigmas[-1] = blur
-    return [s ** p for s in sigmas]
+    diameter = max(float(diameter), float(blur))
+    middle = np.arange(p * np.log(diameter), p * np.log(blur), p * np.log(scaling))
+    return [diameter ** p] + [float(np.exp(e)) for e in middle] + [blur ** p]
 
 
 def dampening(eps: float, rho) -> float:

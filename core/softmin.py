@@ -62,6 +62,8 @@ def _block_logits(eps: float, xb: torch.Tensor, y: torch.Tensor, h: torch.Tensor
     For p = 2 the row term -|x_i|^2/(2 eps) is left out (it leaves the log-sum-exp as a constant);
     the caller adds |x_i|^2/2 back to the soft-min.
     """
+    if callable(p):  # a custom cost: its dense block (soft averages only; soft-mins go dense)
+        return h.unsqueeze(-2) - cost_matrix(xb, y, p) / eps, None
     yt = y.transpose(-1, -2)
     if p == 2:
         return torch.baddbmm((h - y2 / (2 * eps)).unsqueeze(-2), xb, yt, alpha=1 / eps), None
@@ -176,8 +178,11 @@ def softmin_online(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor
     """Soft-min in O(N + M) memory, differentiable in x, y and h.
 
     When only x needs a gradient (the Sinkhorn solvers' case) the gradient is gathered during the
-    forward pass; otherwise the backward pass walks over the blocks again.
+    forward pass; otherwise the backward pass walks over the blocks again. A custom (callable) cost
+    has no closed-form gradient here: it runs on the dense soft-min.
     """
+    if callable(p):
+        return softmin_dense(eps, x, y, h, p)
     rows = max(1, block_entries // max(1, x.shape[0] * y.shape[1]))
     if torch.is_grad_enabled() and (y.requires_grad or h.requires_grad):
         return _OnlineSoftminFull.apply(x, y, h, eps, p, rows)

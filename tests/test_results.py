@@ -71,10 +71,14 @@ def test_marginal_error_is_reported_and_tol_is_met():
 
 def test_iterate_yields_the_schedule_and_solve_is_its_end():
     x, y = torch.rand(100, 2), torch.rand(90, 2) + 0.5
-    states = list(iterate(x, y, blur=0.05, scaling=0.5))
     diameter = float(torch.cat([x, y]).max(0).values.sub(torch.cat([x, y]).min(0).values).norm())
     schedule = anneal_schedule(diameter, 0.05, 0.5, 2)
-    assert [s.eps for s in states[:-1]] == pytest.approx(schedule)
+    geomloss_like = list(iterate(x, y, blur=0.05, scaling=0.5, level_tol=None))
+    assert [s.eps for s in geomloss_like[:-1]] == schedule  # one update per temperature
+    states = list(iterate(x, y, blur=0.05, scaling=0.5))
+    eps_seen = [s.eps for s in states[:-1]]  # extra updates where the marginal error is above level_tol
+    assert len(eps_seen) > len(schedule) and sorted(set(eps_seen), reverse=True) == sorted(set(schedule), reverse=True)
+    assert eps_seen == sorted(eps_seen, reverse=True)
     assert states[-1].final and not any(s.final for s in states[:-1])
     assert states[-1].eps == pytest.approx(0.05 ** 2) and states[-1].blur == pytest.approx(0.05)
     assert [s.step for s in states] == list(range(len(states)))
@@ -84,12 +88,14 @@ def test_iterate_yields_the_schedule_and_solve_is_its_end():
 
 
 def test_schedule_ends_exactly_at_blur():
+    """[d^p, d^p, (d s)^p, ..., blur^p]: the first temperature twice, ratios s in between, blur^p last."""
     for diameter, blur, scaling in [(3.0, 0.05, 0.5), (1.0, 0.3, 0.9), (0.01, 0.05, 0.5), (1.0, 0.125, 0.5)]:
         eps = anneal_schedule(diameter, blur, scaling, 2)
-        assert eps[0] == pytest.approx(max(diameter, blur) ** 2)
+        assert eps[0] == pytest.approx(eps[1], rel=1e-14) and eps[0] == max(diameter, blur) ** 2
         assert eps[-1] == pytest.approx(blur ** 2)
-        ratios = np.sqrt(np.array(eps[1:-1]) / np.array(eps[:-2]))
+        ratios = np.sqrt(np.array(eps[2:-1]) / np.array(eps[1:-2]))
         assert np.allclose(ratios, scaling)
+        assert min(eps[:-1]) > blur ** 2 * (1 - 1e-12)
 
 
 def test_brenier_map_needs_p2():

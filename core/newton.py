@@ -38,6 +38,9 @@ from .softmin import BLOCK_ENTRIES, _block_logits
 NEWTON_TRUNCATE = 25.0
 #: Newton steps are built only while the sparse plan has at most this many entries per point.
 NEWTON_MAX_DENSITY = 200
+#: A Newton step is kept when the marginal error after it is at most NEWTON_SLACK times the one before
+#: (the L1 marginal error is not monotone along good steps; a strict decrease stalled on some inputs).
+NEWTON_SLACK = 1.25
 #: Initial Levenberg-Marquardt damping μ, and its bounds.
 NEWTON_DAMPING, DAMPING_MIN, DAMPING_MAX = 1e-3, 1e-8, 1e4
 

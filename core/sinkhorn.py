@@ -54,7 +54,7 @@ import torch
 
 from .costs import cost_matrix
 from .geometry import Level, Potentials
-from .newton import DAMPING_MAX, DAMPING_MIN, NEWTON_DAMPING, newton_update
+from .newton import DAMPING_MAX, DAMPING_MIN, NEWTON_DAMPING, NEWTON_SLACK, newton_update
 from .schedule import dampening
 from .softmin import soft_average, softmin_online
 
@@ -367,7 +367,7 @@ def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, 
                 if newton:
                     step += 1  # the Newton step counts as an update
                     new, new_err = _update(level, trial, eps, rho, debias, mode="alternate")
-                    better = (new_err <= err).cpu()
+                    better = (new_err <= NEWTON_SLACK * err).cpu()
                     damping = torch.where(better, (damping / 4).clamp_min(DAMPING_MIN), (damping * 8).clamp_max(DAMPING_MAX))
                     if not bool(better.all()):  # where the step did not help: a plain Sinkhorn update
                         plain, plain_err = _update(level, pot, eps, rho, debias, mode="alternate")

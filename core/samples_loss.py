@@ -121,7 +121,8 @@ class SamplesLoss(torch.nn.Module):
         for name, labels, pts in (("labels_x", labels_x, x), ("labels_y", labels_y, y)):
             if labels is None:
                 continue
-            n = torch.as_tensor(pts).shape[0] if torch.as_tensor(pts).dim() == 2 else None
+            shape = torch.as_tensor(pts).shape
+            n = shape[0] if len(shape) == 2 else None
             lab = torch.as_tensor(labels)
             if n is None or lab.dim() != 1 or lab.shape[0] != n or lab.is_floating_point():
                 raise ValueError(f"{name} must be an integer vector (N,) of cluster labels for an unbatched "

@@ -8,7 +8,8 @@ than the points) among those whose half-diagonal (a bound on r) lies between σ 
 and σ / ``radius_ratio`` (4), never finer than the grid with half-diagonal blur / ``radius_ratio``:
 early steps are cheap whatever their grid, so they get fine clusters (this is what keeps the annealing
 on the path of the single-scale solver: 0.04% instead of 0.7% in value), and the last steps keep a
-grid coarse enough to pay. When no grid pays, the solver moves to the points.
+grid coarse enough to pay. When no finer grid pays, the annealing stays on the present clusters as
+long as they are no larger than the blur (``STAY_RATIO``), and moves to the points otherwise.
 
 Moving to a finer support is itself a Sinkhorn update (the potentials extend to any point):
 
@@ -19,10 +20,14 @@ with Y, B, G the coarser support, weights and potential; that move is the update
 the schedule has as many updates as the single-scale solvers'. Large levels restrict every soft-min
 to the cluster pairs kept by :func:`~otlab.core.block_softmin.keep_pairs` on the coarser level.
 
-When the last annealing step still runs on clusters, the closing update (with gradients) is the
-extrapolation of the cluster potentials onto the points, as in GeomLoss: f on x from the
-clusters of y, g on y from the clusters of x. With ``tol`` the solver moves to the points first and
-iterates there (truncated) until the marginal error is below ``tol``.
+After the schedule the solver moves to the points once (that move is an update) and closes there
+(the closing update, with gradients, on the points; truncated soft-mins where they pay). This is a
+two-grid scheme: the slow, smooth modes of the Sinkhorn iteration converge on the clusters, where an
+update is cheap (the per-temperature tolerance ``level_tol`` runs its extra updates there), and the
+points only correct what the clusters cannot represent — on the benchmark suite the marginal error
+on the points is already below ``level_tol`` after the move. With ``level_tol=None`` (GeomLoss's
+iterations) the closing update is instead the extrapolation of the cluster potentials onto the
+points, as in GeomLoss — faster, but its gradient can be several % off (``docs/core.md``).
 """
 from __future__ import annotations
 
@@ -42,6 +47,9 @@ from .softmin import softmin_online
 #: cluster pairs of the coarser level, or than TRUNCATE_MIN, run dense (online, exact).
 TRUNCATE_RATIO = 16
 TRUNCATE_MIN = 1 << 24
+#: When no finer grid pays, the annealing stays on clusters whose half-diagonal is at most
+#: σ / STAY_RATIO (beyond, the cluster problem is too far from the points' and the solver moves).
+STAY_RATIO = 0.5
 
 
 def worth_truncating(entries: int, pairs: int) -> bool:
@@ -81,13 +89,17 @@ class MultiscaleGeometry:
         """Depth of the grid for a step of blur sigma, or None for the points.
 
         The finest grid that pays, with half-diagonal between sigma/early_ratio and sigma/radius_ratio,
-        never finer than the last step's; ``current`` (the present level's depth) is known to pay.
+        never finer than the last step's; ``current`` (the present level's depth) is known to pay. When
+        none of them pays, the present clusters while their half-diagonal is at most sigma/STAY_RATIO
+        (the annealing then moves to the points once, after the schedule), else the points.
         """
         fine = min(self._grid_depth(sigma / self.early_ratio), self.finest)
         coarse = min(self._grid_depth(sigma / self.radius_ratio), fine)
         for depth in range(fine, coarse - 1, -1):
             if depth == current or self._clustering(depth) is not None:
                 return depth
+        if current is not None and self.half_diagonal * self.side / 2 ** current <= sigma / STAY_RATIO:
+            return current
         return None
 
     def _clustering(self, depth: int):

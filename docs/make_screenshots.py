@@ -23,6 +23,8 @@ def main():
         page.wait_for_selector(".otlab-step-number")
         time.sleep(1.2)
         page.screenshot(path=str(ROOT / "docs" / "annealing-steps.png"))
+        page.locator(".otlab-readout-text", has_text="converging").wait_for(timeout=60_000)
+        page.screenshot(path=str(ROOT / "docs" / "annealing-converging.png"))
         page.locator(".otlab-readout-text", has_text="displacement interpolation").wait_for(timeout=60_000)
         time.sleep(0.6)
         page.screenshot(path=str(ROOT / "docs" / "annealing-transport.png"))

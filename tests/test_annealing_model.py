@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from otlab.core import solve
-from otlab.demos.annealing.model import AnnealingModel
+from otlab.demos.annealing.model import MAX_UPDATES, AnnealingModel
 from otlab.demos.images import MAX_BYTES, density_from_upload
 from otlab.demos.shapes import PRESETS, sample
 
@@ -33,12 +33,13 @@ def test_model_module_does_not_import_panel():
 def test_frames_follow_the_annealing_then_the_transport():
     model = AnnealingModel(n_source=120, n_target=100, resolution=32, blur=0.05, scaling=0.7)
     frames = run_until_transport(model)
-    assert [f.step for f in frames] == list(range(len(frames)))
+    steps = [f.step for f in frames]
+    assert steps[0] == 0 and all(b > a for a, b in zip(steps, steps[1:]))  # a Newton step is an update too
     assert frames[0].blur > frames[-2].blur and frames[-1].blur == pytest.approx(0.05)
     first = frames[0]
     assert first.x.shape == (120, 2) and first.y.shape == (100, 2) and first.F.shape == (32, 32)
     assert first.x.dtype == np.float32 and first.F.dtype == np.float32 and first.mapped.shape == (120, 2)
-    assert [h[0] for h in frames[-1].history] == list(range(len(frames)))
+    assert [h[0] for h in frames[-1].history] == steps
     # then the displacement interpolation: x_t = (1 - t) x + t T(x), t going back and forth
     last = frames[-1]
     ts = []
@@ -55,13 +56,31 @@ def test_final_frame_matches_the_core_solver():
     model = AnnealingModel(n_source=150, n_target=130, resolution=24, blur=0.04, scaling=0.6, seed=3)
     last = run_until_transport(model)[-1]
     x, y = torch.as_tensor(sample(model.source, 150, 3)), torch.as_tensor(sample(model.target, 130, 4))
-    res = solve(x, y, blur=0.04, scaling=0.6)
+    res = solve(x, y, blur=0.04, scaling=0.6, tol=model.tol, max_iter=MAX_UPDATES)
     assert last.value == pytest.approx(res.value.item(), rel=1e-5)
     u = (np.arange(24) + 0.5) / 24
     gy, gx = np.meshgrid(u, u, indexing="ij")
     grid = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
     np.testing.assert_allclose(last.F, res.potential_f(grid).reshape(24, 24).numpy(), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(last.mapped, res.brenier_map().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("tol", [1e-2, 1e-4])
+def test_the_demo_converges_to_tol_before_showing_the_transport(tol):
+    """At the defaults the annealing alone ends short of the fixed point (marginal error ~0.09); the
+    demo then iterates at the final ε, the error falls below tol, and only then the transport plays."""
+    model = AnnealingModel(resolution=16, tol=tol)
+    frames = run_until_transport(model, limit=600)
+    annealing = [f for f in frames if f.phase == "annealing"]
+    converging = [f for f in frames if f.phase == "converging"]
+    assert annealing and converging and frames.index(converging[0]) == len(annealing)
+    assert all(f.blur == pytest.approx(model.blur) for f in converging)
+    errors = [f.marginal_error for f in converging[1:]]  # the first is measured before the last ε's update
+    assert errors[0] > 0.05 and errors[-1] <= tol and min(errors[:-1]) > tol
+    last = frames[-1]
+    assert last.converged is True and last.marginal_error <= tol
+    # the history the chart draws carries the errors (nan where a move between levels has none)
+    assert [h[2] for h in last.history][-len(errors) - 1:-1] == pytest.approx(errors)
 
 
 def test_parameter_change_restarts_and_marks_old_frames_stale():

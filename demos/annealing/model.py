@@ -8,8 +8,11 @@ potentials extended to a pixel grid,
     F(z) = \lambda\,\mathrm{softmin}_\varepsilon(z, y, \log b + g/\varepsilon), \qquad
     G(z) = \lambda\,\mathrm{softmin}_\varepsilon(z, x, \log a + f/\varepsilon),
 
-and, for p = 2, the Brenier map :math:`T(x_i) = x_i - \nabla F(x_i)` (debiased when ``debias``). After
-the last update, frames run the displacement interpolation :math:`x_t = (1 - t)\,x + t\,T(x)` with t going
+and, for p = 2, the Brenier map :math:`T(x_i) = x_i - \nabla F(x_i)` (debiased when ``debias``).
+At the final ε the solver keeps iterating (phase "converging") until the L1 marginal error
+:math:`\|\pi 1 - a\|_1 + \|\pi^\top 1 - b\|_1` (plus the self-problems' when debiased) is at most ``tol``, so
+that the transport drawn afterwards is the converged one, not an annealing snapshot. After the
+closing update, frames run the displacement interpolation :math:`x_t = (1 - t)\,x + t\,T(x)` with t going
 back and forth between 0 and 1, so that the transport itself is seen.
 
 No Panel here: the view reads :class:`Frame` snapshots (float32 numpy arrays) and sets parameters.
@@ -32,6 +35,10 @@ from otlab.demos.shapes import PRESETS, points_from_density, sample
 SHAPES = list(PRESETS) + ["drawn", "image"]
 #: the potentials are drawn on [0, 1]^2 (the presets live there)
 EXTENT = (0.0, 1.0, 0.0, 1.0)
+#: tolerances offered for the final temperature (L1 marginal error)
+TOLERANCES = [1e-2, 1e-3, 1e-4]
+#: cap on the Sinkhorn updates of one run (the demo then shows "not converged")
+MAX_UPDATES = 3000
 #: displacement interpolation: t moves by this much per frame
 INTERPOLATION_STEP = 0.04
 
@@ -42,7 +49,7 @@ class Frame:
     with row 0 at the bottom (y = 0)."""
 
     generation: int
-    phase: str                      # "annealing" or "transport"
+    phase: str                      # "annealing", "converging" (at the final ε, until tol) or "transport"
     step: int                       # Sinkhorn update index (annealing) or last update (transport)
     eps: float
     blur: float
@@ -58,8 +65,9 @@ class Frame:
     F: np.ndarray                   # potential images
     G: np.ndarray
     t: float = 0.0
-    history: List[tuple] = field(default_factory=list)   # (step, S) so far
+    history: List[tuple] = field(default_factory=list)   # (step, S, marginal error or nan) so far
     plan_lines: Optional[np.ndarray] = None               # (K, 4) x0, y0, x1, y1 of the strongest pairs
+    converged: Optional[bool] = None                      # from the closing frame on: was tol reached?
 
 
 class AnnealingModel(param.Parameterized):
@@ -76,6 +84,7 @@ class AnnealingModel(param.Parameterized):
     reach = param.Number(default=0.3, bounds=(0.01, 3.0), doc="reach, ρ = reach^p, when unbalanced")
     debias = param.Boolean(default=True, doc="Sinkhorn divergence S_ε (on) or OT_ε (off)")
     backend = param.Selector(default="auto", objects=["auto", "tensorized", "online", "multiscale"])
+    tol = param.Selector(default=1e-3, objects=TOLERANCES, doc="marginal error reached at the final ε")
     seed = param.Integer(default=0, bounds=(0, 2 ** 31 - 1), doc="random seed of the clouds")
     resolution = param.Integer(default=96, bounds=(16, 512), doc="pixels per side of the F, G images")
     plan_lines = param.Integer(default=0, bounds=(0, 2000), doc="draw the K strongest pairs of the plan")
@@ -153,7 +162,7 @@ class AnnealingModel(param.Parameterized):
         self._grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
         self._states = iterate(self._x, self._y, self._a, self._b, p=self.p, blur=self.blur,
                                reach=self.reach if self.unbalanced else None, scaling=self.scaling,
-                               debias=self.debias, backend=self.backend)
+                               debias=self.debias, backend=self.backend, tol=self.tol, max_iter=MAX_UPDATES)
         self._history = []
         self._frame = None
 
@@ -170,7 +179,7 @@ class AnnealingModel(param.Parameterized):
         if stale:
             self._restart()
         frame = self._frame
-        if frame is None or frame.phase == "annealing":
+        if frame is None or frame.phase != "transport":
             state = next(self._states, None)
             if state is not None:
                 self._frame = self._annealing_frame(state, generation)
@@ -186,12 +195,16 @@ class AnnealingModel(param.Parameterized):
             mapped = state.brenier_map(self._x)[0] if self.p == 2 else None
             value = float(state.value[0])
         err = None if state.marginal_error is None else float(state.marginal_error[0])
-        self._history = self._history + [(state.step, value)]
+        self._history = self._history + [(state.step, value, float("nan") if err is None else err)]
+        if state.final:
+            phase = "transport"
+        else:
+            phase = "converging" if abs(state.blur - self.blur) <= 1e-9 * self.blur else "annealing"
         x = _np(self._x)
-        return Frame(generation, "transport" if state.final else "annealing", state.step, state.eps, state.blur,
+        return Frame(generation, phase, state.step, state.eps, state.blur,
                      value, err, state.level.name, x, _np(self._y), _np(self._a), _np(self._b), x,
                      None if mapped is None else _np(mapped), _np(F), _np(G), 0.0, self._history,
-                     self._plan_lines(state))
+                     self._plan_lines(state), state.converged)
 
     def _transport_frame(self, last: Frame, generation) -> Frame:
         """Displacement interpolation x_t = (1 - t) x + t T(x), t bouncing in [0, 1]."""
@@ -203,7 +216,7 @@ class AnnealingModel(param.Parameterized):
         moved = ((1 - phase_t) * last.x + phase_t * last.mapped).astype(np.float32)
         return Frame(generation, "transport", last.step, last.eps, last.blur, last.value, last.marginal_error,
                      last.level, last.x, last.y, last.a, last.b, moved, last.mapped, last.F, last.G, t,
-                     last.history, last.plan_lines)
+                     last.history, last.plan_lines, last.converged)
 
     def _plan_lines(self, state) -> Optional[np.ndarray]:
         k = self.plan_lines

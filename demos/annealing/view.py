@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, FreehandDrawTool, LinearColorMapper, PointDrawTool
+from bokeh.models import (ColumnDataSource, DataRange1d, FreehandDrawTool, LinearColorMapper, LogAxis, LogScale, PointDrawTool,
+                          Range1d, Span)
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from panel.viewable import Viewer
@@ -17,13 +18,15 @@ from panel.viewable import Viewer
 from otlab.app.controls import PlayerControls
 from otlab.app.runner import AnimationRunner
 from otlab.app.settings import cloud_size, default_device
-from otlab.demos.annealing.model import EXTENT, SHAPES, AnnealingModel, Frame
+from otlab.demos.annealing.model import EXTENT, SHAPES, TOLERANCES, AnnealingModel, Frame
 from otlab.demos.images import density_from_upload
 
-SOURCE_COLOR, TARGET_COLOR, MAP_COLOR = "#1f77b4", "#e6550d", "#555555"
+SOURCE_COLOR, TARGET_COLOR, MAP_COLOR, ERROR_COLOR = "#1f77b4", "#e6550d", "#555555", "#d62728"
+#: the marginal-error axis of the chart (log); errors outside are drawn at its ends
+ERROR_RANGE = (1e-5, 1e2)
 #: parameters mirrored in the page URL (share a link, get the same picture)
 URL_PARAMS = ("source", "target", "n_source", "n_target", "blur", "scaling", "p", "unbalanced", "reach",
-              "debias", "backend", "seed", "plan_lines")
+              "debias", "backend", "tol", "seed", "plan_lines")
 
 LESSON = r"""
 ### What you see
@@ -51,6 +54,15 @@ with $$\mathrm{OT}\_\varepsilon = \langle \alpha, f \rangle + \langle \beta, g \
 **The Brenier map** (grey segments, p = 2): $$T(x_i) = x_i - \nabla F(x_i)$$, the barycentre of where
 $$x_i$$ sends its mass. After the last step the points travel along
 $$x_t = (1-t) x + t T(x)$$: the displacement interpolation.
+
+**Converging.** Annealing leaves the potentials close to, not at, the fixed point. At the final ε
+the solver keeps iterating (Sinkhorn updates, with damped Newton steps on the sparse plan when
+balanced) until the
+marginal error of the plan $$\pi_{ij} = a_i b_j e^{(f_i + g_j - C(x_i, y_j))/\varepsilon}$$,
+
+$$\textstyle\sum_i \big|\sum_j \pi_{ij} - a_i\big| + \sum_j \big|\sum_i \pi_{ij} - b_j\big|$$
+
+(red, log scale), is below *tol* (dotted line): the map you then see is the converged one.
 
 *Try:* a small blur with scaling 0.9 (sharp, slow); a large blur (a blurry map, fast);
 *unbalanced* with a small reach (mass is destroyed rather than moved far); p = 1.
@@ -83,7 +95,7 @@ class AnnealingDemo(Viewer):
         self.src_x, self.src_y = ColumnDataSource(dict(empty_pts)), ColumnDataSource(dict(empty_pts))
         self.src_x0 = ColumnDataSource(dict(x=empty_pts["x"], y=empty_pts["y"]))  # α where F is drawn
         self.src_map, self.src_plan = ColumnDataSource(dict(empty_seg)), ColumnDataSource(dict(empty_seg))
-        self.src_hist = ColumnDataSource(dict(step=np.zeros(0), value=np.zeros(0)))
+        self.src_hist = ColumnDataSource(dict(step=np.zeros(0), value=np.zeros(0), error=np.zeros(0)))
         blank = np.zeros((2, 2), np.float32)
         self.src_F, self.src_G = ColumnDataSource(dict(image=[blank])), ColumnDataSource(dict(image=[blank]))
         self.cmap_F = LinearColorMapper(palette=Viridis256, low=0, high=1)
@@ -104,9 +116,21 @@ class AnnealingDemo(Viewer):
         pot_G = figure(title="G: potential on β's side", width=260, height=260, **common)
         pot_G.image("image", x=x0, y=y0, dw=x1 - x0, dh=y1 - y0, source=self.src_G, color_mapper=self.cmap_G)
         pot_G.scatter("x", "y", size=3, source=self.src_y, color="white", alpha=0.7)
-        chart = figure(title="S_ε against the step", width=520, height=200, tools="", toolbar_location=None)
-        chart.line("step", "value", source=self.src_hist, line_width=2)
-        chart.scatter("step", "value", source=self.src_hist, size=6)
+        chart = figure(title="S_ε (blue) and marginal error (red, log) against the step", width=520, height=200,
+                       tools="", toolbar_location=None)
+        values = [chart.line("step", "value", source=self.src_hist, line_width=2),
+                  chart.scatter("step", "value", source=self.src_hist, size=6)]
+        chart.y_range = DataRange1d(renderers=values)  # S_ε only: the errors have their own axis
+        chart.extra_y_ranges = {"error": Range1d(*ERROR_RANGE)}
+        chart.extra_y_scales = {"error": LogScale()}
+        chart.add_layout(LogAxis(y_range_name="error", axis_line_color=ERROR_COLOR,
+                                 major_label_text_color=ERROR_COLOR), "right")
+        chart.line("step", "error", source=self.src_hist, y_range_name="error", color=ERROR_COLOR, line_width=2,
+                   line_dash="dashed")
+        chart.scatter("step", "error", source=self.src_hist, y_range_name="error", color=ERROR_COLOR, size=4)
+        self.tol_line = Span(location=self.model.tol, dimension="width", y_range_name="error", line_color=ERROR_COLOR,
+                             line_dash="dotted", line_width=2)
+        chart.add_layout(self.tol_line)
         for fig in (main, pot_F, pot_G, chart):
             fig.title.text_font_size = "15px"
             fig.axis.major_label_text_font_size = "12px"
@@ -118,7 +142,7 @@ class AnnealingDemo(Viewer):
         interpolation only the moving points and the readout change, so only they are sent."""
         n = len(frame.x)
         self.src_x.data = dict(x=frame.moved[:, 0], y=frame.moved[:, 1], size=_marker_sizes(frame.a, n))
-        self.readout.object = _readout_html(frame)
+        self.readout.object = _readout_html(frame, self.model.tol)
         last, self._last_frame = getattr(self, "_last_frame", None), frame
         if (last is not None and frame.phase == last.phase == "transport" and frame.generation == last.generation
                 and frame.step == last.step):
@@ -136,8 +160,10 @@ class AnnealingDemo(Viewer):
             src.data = dict(image=[img])
             lo, hi = np.percentile(img, [2, 98])
             cmap.update(low=float(lo), high=float(hi if hi > lo else lo + 1e-9))
-        steps, values = zip(*frame.history) if frame.history else ((), ())
-        self.src_hist.data = dict(step=np.asarray(steps, np.float32), value=np.asarray(values, np.float32))
+        steps, values, errors = zip(*frame.history) if frame.history else ((), (), ())
+        self.src_hist.data = dict(step=np.asarray(steps, np.float32), value=np.asarray(values, np.float32),
+                                  error=np.clip(np.asarray(errors, np.float32), *ERROR_RANGE))
+        self.tol_line.location = self.model.tol
 
     # -- widgets -------------------------------------------------------------------------------------------
     def _build_widgets(self):
@@ -156,6 +182,8 @@ class AnnealingDemo(Viewer):
             "debias": pn.widgets.Checkbox(name="debias (Sinkhorn divergence)", value=m.debias),
             "backend": pn.widgets.Select(name="backend", options=["auto", "tensorized", "online", "multiscale"],
                                          value=m.backend),
+            "tol": pn.widgets.Select(name="tol (marginal error at the final ε)", options=TOLERANCES,
+                                     value=m.tol),
             "seed": pn.widgets.IntInput(name="seed", start=0, end=2 ** 31 - 1, value=m.seed),
             "plan_lines": pn.widgets.IntSlider(name="plan lines (strongest pairs)", start=0, end=500, step=50,
                                                value=m.plan_lines),
@@ -237,7 +265,7 @@ class AnnealingDemo(Viewer):
         w = self.widgets
         return pn.Column(w["source"], w["target"], w["n_source"], w["n_target"], w["blur"], w["scaling"],
                          pn.Row(pn.pane.HTML("<b>p</b>", margin=(8, 5)), w["p"]), w["debias"],
-                         w["unbalanced"], w["reach"], w["backend"], w["seed"], w["plan_lines"], width=290)
+                         w["unbalanced"], w["reach"], w["backend"], w["tol"], w["seed"], w["plan_lines"], width=290)
 
     def _inputs(self):
         return pn.Column(self.sketch, pn.Row(self.use_source, self.use_target), self.clear_sketch,
@@ -280,10 +308,16 @@ def _sketch_points(strokes, taps, spacing: float = 0.008) -> np.ndarray:
     return np.concatenate(pts).astype(np.float32)
 
 
-def _readout_html(frame: Frame) -> str:
+def _readout_html(frame: Frame, tol: float) -> str:
     err = "–" if frame.marginal_error is None else f"{frame.marginal_error:.3g}"
-    phase = "displacement interpolation, t = %.2f" % min(frame.t, 2 - frame.t) if frame.phase == "transport" \
-        else f"annealing on {frame.level}"
+    if frame.phase == "transport":
+        phase = "displacement interpolation, t = %.2f" % min(frame.t, 2 - frame.t)
+        err += " ✓ ≤ tol" if frame.converged else " (not converged: update cap reached)"
+    elif frame.phase == "converging":
+        phase = f"converging at the final ε on {frame.level}"
+        err += f" → tol = {tol:g}"
+    else:
+        phase = f"annealing on {frame.level}"
     return (f"<div class='otlab-readout-text' style='font-size:17px;line-height:1.6;padding:8px'>"
             f"<div>step <b class='otlab-step-number'>{frame.step}</b> · {phase}</div>"
             f"<div>ε = <b>{frame.eps:.3g}</b> &nbsp; σ = ε<sup>1/p</sup> = <b>{frame.blur:.3g}</b></div>"

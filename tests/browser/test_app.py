@@ -47,6 +47,11 @@ def test_demo_loads_without_console_errors_and_plays(page, app_url):
     step = int(page.locator(".otlab-step-number").inner_text())
     assert step >= 1 or "interpolation" in readout(page)
     assert page.locator(".otlab-lesson h3").inner_text() == "What you see"
+    # the transport only plays once the final ε has converged to tol (default 1e-3)
+    wait_until(lambda: "interpolation" in readout(page))
+    assert "✓ ≤ tol" in readout(page)
+    err = float(re.search(r"marginal error = ([0-9.e+-]+)", readout(page)).group(1))
+    assert err <= 1e-3
     time.sleep(1.0)
     assert page.console_errors == []
 

@@ -3,8 +3,9 @@ r"""Multiscale Sinkhorn: anneal on voxel clusters, finish on the points, with ke
 At an annealing step of blur σ the clouds are replaced by the weighted centroids of their points on
 a voxel grid (side ``side / 2**j``, nested grids): clusters much smaller than the blur barely change a
 soft-min — the error of a step scales like ε (r/σ)^2 for clusters of radius r — and there are far fewer
-of them. The grid of a step is the finest that pays (at least ``worth`` = 4 times less soft-min work
-than the points) among those whose half-diagonal (a bound on r) lies between σ / ``early_ratio`` (16)
+of them. The grid of a step is the finest that pays — 16 times less soft-min work than the points;
+failing that, the present clusters while they are no larger than 2σ, or a grid at least 4 times
+cheaper — among those whose half-diagonal (a bound on r) lies between σ / ``early_ratio`` (16)
 and σ / ``radius_ratio`` (4), never finer than the grid with half-diagonal blur / ``radius_ratio``:
 early steps are cheap whatever their grid, so they get fine clusters (this is what keeps the annealing
 on the path of the single-scale solver: 0.04% instead of 0.7% in value), and the last steps keep a
@@ -32,7 +33,7 @@ points, as in GeomLoss — faster, but its gradient can be several % off (``docs
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
@@ -64,7 +65,7 @@ class MultiscaleGeometry:
     """
 
     def __init__(self, x, y, a, b, p: int, truncate: float, blur: float, radius_ratio: float = 4.0,
-                 early_ratio: float = 16.0, worth: float = 4.0):
+                 early_ratio: float = 16.0, worth: Tuple[float, ...] = (16.0, 4.0)):
         if x.shape[0] != 1:
             raise ValueError(f"backend 'multiscale' takes unbatched clouds (N, D); got a batch of {x.shape[0]}")
         self.x, self.y, self.a, self.b, self.p = x, y, a, b, p
@@ -88,29 +89,41 @@ class MultiscaleGeometry:
     def _grid(self, sigma: float, current: Optional[int] = None):
         """Depth of the grid for a step of blur sigma, or None for the points.
 
-        The finest grid that pays, with half-diagonal between sigma/early_ratio and sigma/radius_ratio,
-        never finer than the last step's; ``current`` (the present level's depth) is known to pay. When
-        none of them pays, the present clusters while their half-diagonal is at most sigma/STAY_RATIO
-        (the annealing then moves to the points once, after the schedule), else the points.
+        Grids with half-diagonal between sigma/early_ratio and sigma/radius_ratio, never finer than the
+        last step's, are candidates; ``current`` is the present level's depth. In order: the finest
+        candidate 16x cheaper than the points (``worth[0]``) or the current one; else the present
+        clusters while their half-diagonal is at most sigma/STAY_RATIO (the annealing then moves to
+        the points once, after the schedule); else the finest grid at least 4x cheaper (``worth[1]``)
+        with half-diagonal at most sigma/STAY_RATIO; else the points. Preferring coarse clusters that are cheap to a finer grid that
+        barely pays is what the points' closing allows: at 20k points in 2D the extra updates cost a
+        third (4.5 s -> 1.6 s on random weights) at the same accuracy against the exact solver.
         """
         fine = min(self._grid_depth(sigma / self.early_ratio), self.finest)
         coarse = min(self._grid_depth(sigma / self.radius_ratio), fine)
+        cheap, enough = self.worth
         for depth in range(fine, coarse - 1, -1):
-            if depth == current or self._clustering(depth) is not None:
+            if depth == current or self._pays(depth, cheap):
                 return depth
-        if current is not None and self.half_diagonal * self.side / 2 ** current <= sigma / STAY_RATIO:
+        loose = self._grid_depth(sigma / STAY_RATIO)  # the coarsest grid with half-diagonal <= 2 sigma
+        if current is not None and current >= loose:
             return current
+        for depth in range(fine, loose - 1, -1):
+            if self._pays(depth, enough):
+                return depth
         return None
 
     def _clustering(self, depth: int):
-        """Clusters of both clouds at grid ``depth``, or None when the points are as cheap (cached)."""
+        """Clusters (x clusters, y clusters) of both clouds at grid ``depth`` (cached)."""
         if depth not in self._clusterings:
             cell = self.side / 2 ** depth
-            xc = voxel_clusters(self.x[0], self.a[0], self.origin, cell)
-            yc = voxel_clusters(self.y[0], self.b[0], self.origin, cell)
-            pays = xc.count * yc.count * self.worth <= self.x.shape[1] * self.y.shape[1]
-            self._clusterings[depth] = (xc, yc) if pays else None
+            self._clusterings[depth] = (voxel_clusters(self.x[0], self.a[0], self.origin, cell),
+                                        voxel_clusters(self.y[0], self.b[0], self.origin, cell))
         return self._clusterings[depth]
+
+    def _pays(self, depth: int, worth: float) -> bool:
+        """Whether soft-mins on the clusters of grid ``depth`` cost ``worth`` times less than on the points."""
+        xc, yc = self._clustering(depth)
+        return xc.count * yc.count * worth <= self.x.shape[1] * self.y.shape[1]
 
     def _cluster_level(self, clusters, depth: int, ops=None) -> Level:
         xc, yc = clusters

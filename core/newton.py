@@ -32,7 +32,8 @@ from typing import Optional, Tuple
 
 import torch
 
-from .softmin import BLOCK_ENTRIES, _block_logits
+from .geometry import Potentials
+from .softmin import BLOCK_ENTRIES, block_logits
 
 #: Entries of the plan with slack above NEWTON_TRUNCATE * eps are left out of the Hessian.
 NEWTON_TRUNCATE = 25.0
@@ -56,7 +57,7 @@ def sparse_plan(x: torch.Tensor, y: torch.Tensor, a_log, b_log, f, g, eps: float
     out_r, out_c, out_v, total = [], [], [], 0
     for s in range(0, n, rows_per):
         xb = x[s:s + rows_per]
-        logits, _ = _block_logits(eps, xb[None], y[None], h, p, y2[None])
+        logits, _ = block_logits(eps, xb[None], y[None], h, p, y2[None])
         logits = logits[0]
         if not callable(p) and p == 2:
             logits = logits - (xb * xb).sum(-1, keepdim=True) / (2 * eps)
@@ -110,8 +111,6 @@ def newton_update(level, pot, eps: float, damping):
     """Potentials moved by one (damped) Newton step on each batch item (self-potentials untouched), or
     None when a plan is too dense for a sparse Newton step (large ε: plain Sinkhorn is fast there).
     ``damping``: the Levenberg-Marquardt μ of each batch item (a list of floats)."""
-    from .geometry import Potentials
-
     fs, gs = [], []
     for k in range(level.x.shape[0]):
         x, y = level.x[k].detach(), level.y[k].detach()

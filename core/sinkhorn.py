@@ -42,7 +42,8 @@ whenever a temperature step changes the plan a lot: on uniform vs Gaussian cloud
 scaling .5 the value ends 3–12% below the converged S_ε, and with a few far outliers it can come out
 negative. With ``level_tol`` (the default of :func:`otlab.core.solve`), extra Sinkhorn updates run at
 each temperature while the L1 marginal error is above it, which keeps the iterates on the annealing
-path and lands within 1% of the converged value (``docs/benchmarks.md``).
+path and lands within 1% of the converged value on the benchmark suite (far outliers: ~4%);
+gradients are more sensitive and need ``tol`` (``docs/core.md``).
 """
 from __future__ import annotations
 
@@ -339,11 +340,16 @@ def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, 
 
     At each temperature the geometry may move the potentials to another level (a multiscale solver
     refining its clusters); that move is the step's update. Otherwise the step is a symmetric,
-    averaged update, followed — with ``level_tol`` — by symmetric Sinkhorn iterations while the
-    marginal error is above ``level_tol`` (at most LEVEL_MAX_UPDATES, and within ``max_iter``). After the schedule, when ``tol`` is set,
-    alternating updates continue on the points at the last temperature until the marginal error is at
-    most ``tol`` or ``max_iter`` updates in all have run (a :class:`ConvergenceWarning` then). One full
-    update with gradients on closes the loop (the ``final`` state).
+    averaged update, followed — with ``level_tol`` — by over-relaxed symmetric Sinkhorn iterations
+    while the marginal error is above ``level_tol`` (at most LEVEL_MAX_UPDATES, and within
+    ``max_iter``). After the schedule, with a tolerance (``tol`` or ``level_tol``) a multiscale
+    geometry moves to the points (tolerances are met there). When ``tol`` is set, alternating updates
+    (with damped Newton steps when balanced) continue at the last temperature until the marginal error
+    is at most ``tol`` or ``max_iter`` updates in all have run (a :class:`ConvergenceWarning` then).
+    One full update with gradients on closes the loop (the ``final`` state); it measures the
+    potentials it starts from, and after a move to the points it is redone after extra updates while
+    that error is above ``level_tol``. Without any tolerance a multiscale geometry closes by
+    extrapolating its cluster potentials onto the points (GeomLoss's closing).
     """
     sigmas = [e ** (1 / p) for e in eps_list]
     level = geometry.start(sigmas[0])

@@ -56,7 +56,7 @@ def softmin_dense(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor,
     return -eps * logsumexp(h.unsqueeze(-2) - cost_matrix(x, y, p) / eps)
 
 
-def _block_logits(eps: float, xb: torch.Tensor, y: torch.Tensor, h: torch.Tensor, p: int, y2: torch.Tensor):
+def block_logits(eps: float, xb: torch.Tensor, y: torch.Tensor, h: torch.Tensor, p: int, y2: torch.Tensor):
     """Logits h_j - C(x_i, y_j)/eps for a row block xb (B, R, D), and the distances for p = 1.
 
     For p = 2 the row term -|x_i|^2/(2 eps) is left out (it leaves the log-sum-exp as a constant);
@@ -80,7 +80,7 @@ def softmin_block(eps: float, xb: torch.Tensor, yb: torch.Tensor, hb: torch.Tens
     Padded columns carry hb = -inf. Returns f (K, R) and, if ``need_grad``, the gradient
     d f_i / d x_i (K, R, D): x_i - sum_j P_ij y_j for p = 2, sum_j P_ij (x_i - y_j)/|x_i - y_j| for p = 1.
     """
-    logits, dist = _block_logits(eps, xb, yb, hb, p, y2b)
+    logits, dist = block_logits(eps, xb, yb, hb, p, y2b)
     weights, top = shifted_exp_(logits)
     total = weights.sum(-1)
     lse = total.log() + top.squeeze(-1)
@@ -142,7 +142,7 @@ class _OnlineSoftminFull(torch.autograd.Function):
         gx, gy, gh = torch.zeros_like(x), torch.zeros_like(y), torch.zeros_like(h)
         for s in range(0, x.shape[1], rows):
             xb, u = x[:, s:s + rows], grad_out[:, s:s + rows].unsqueeze(-1)
-            logits, dist = _block_logits(eps, xb, y, h, p, y2)
+            logits, dist = block_logits(eps, xb, y, h, p, y2)
             weights, _ = shifted_exp_(logits)
             prob = weights.div_(weights.sum(-1, keepdim=True))
             gh -= eps * (u * prob).sum(1)
@@ -203,11 +203,11 @@ def soft_average(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, 
     out = values.new_empty(B, N, values.shape[-1])  # preallocated: see _online_forward
     with torch.no_grad():
         for s in range(0, N, rows):
-            logits, _ = _block_logits(eps, x[:, s:s + rows], y, h, p, y2)
+            logits, _ = block_logits(eps, x[:, s:s + rows], y, h, p, y2)
             weights, _ = shifted_exp_(logits)
             out[:, s:s + rows] = torch.bmm(weights.div_(weights.sum(-1, keepdim=True)), values)
     return out
 
 
-__all__ = ["softmin_dense", "softmin_online", "softmin_block", "soft_average", "with_closed_form_gradient",
+__all__ = ["softmin_dense", "softmin_online", "softmin_block", "block_logits", "soft_average", "with_closed_form_gradient",
            "BLOCK_ENTRIES"]

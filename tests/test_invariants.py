@@ -84,3 +84,21 @@ def test_multiscale_agrees_with_exact_solver(dim):
     exact_c = solve(x, y, backend="online", blur=0.1, tol=1e-3)
     multi_c = solve(x, y, backend="multiscale", blur=0.1, tol=1e-3)
     assert float(multi_c.value) == pytest.approx(float(exact_c.value), rel=1e-3)
+
+
+def test_auto_multiscale_gradient_matches_the_exact_solver_at_convergence():
+    """GeomLoss's README case (3D Gaussian clouds, blur .05), large enough for auto to pick multiscale:
+    run to the same tolerance, the truncated multiscale solver and the exact one agree (measured
+    2e-7 in value, 1e-4 in gradient; DESIGN §4 asks 1% / 2%). Closing by extrapolation from the
+    clusters (GeomLoss's way, what otlab did before) was 12% off in gradient here."""
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(2048, 3, generator=gen), torch.randn(2100, 3, generator=gen)
+    out = {}
+    for backend in ("auto", "online"):
+        xg = x.clone().requires_grad_(True)
+        res = solve(xg, y, blur=0.05, backend=backend, tol=1e-4)
+        assert res.converged
+        out[res.backend] = (float(res.value), torch.autograd.grad(res.value, xg)[0])
+    (v_m, g_m), (v_o, g_o) = out["multiscale"], out["online"]
+    assert v_m == pytest.approx(v_o, rel=1e-3)
+    assert float((g_m - g_o).norm() / g_o.norm()) < 1e-2

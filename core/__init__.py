@@ -7,6 +7,7 @@ Entry points:
     solve(x, y, a=None, b=None, ...) -> OTResult     value, potentials, Brenier map, plan
     iterate(x, y, ...)                               one state per annealing step (for animations)
     SamplesLoss(loss="sinkhorn", ...)                torch.nn.Module, drop-in for GeomLoss's
+    solve_1d(x, y, a=None, b=None, p=2)              exact OT on the line by sorting: (value, plan)
 """
 from .conventions import from_pot, pot_reg, to_pot
 from .results import OTResult
@@ -14,5 +15,6 @@ from .samples_loss import SamplesLoss
 from .schedule import anneal_schedule
 from .sinkhorn import ConvergenceWarning, SinkhornState
 from .solve import iterate, solve
+from .sorting import solve_1d
 
-__all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg"]
+__all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg", "solve_1d"]

@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import statistics
 import subprocess
-import time
 
 os.environ.setdefault("KEOPS_VERBOSE", "0")
 
@@ -23,27 +21,15 @@ import torch  # noqa: E402
 
 from otlab.core import SamplesLoss  # noqa: E402
 
-from bench_sinkhorn import machine, replace_block, versions  # noqa: E402
+from bench_sinkhorn import loss_and_grad, machine, replace_block, timed, versions  # noqa: E402
 
 LOSSES = ("energy", "gaussian", "laplacian")
 BLUR = 0.1
 
 
-def loss_and_grad(loss, x, y):
-    xg = x.clone().requires_grad_(True)
-    value = loss(xg, y)
-    (grad,) = torch.autograd.grad(value, xg)
-    return float(value), grad
-
-
-def timed(fn, repeats):
-    out = fn()  # warm-up (KeOps compiles here)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+def points_only(loss):
+    """``loss(x, y)`` as the ``(x, y, a, b)`` callable of bench_sinkhorn.loss_and_grad (uniform weights)."""
+    return lambda x, y, a, b: loss(x, y)
 
 
 def run(sizes, dims, dense_max_gb):
@@ -56,12 +42,12 @@ def run(sizes, dims, dense_max_gb):
             repeats = 3 if n <= 20000 else 1
             for name in LOSSES:
                 ours = SamplesLoss(name, blur=BLUR)
-                t_ot, (v_ot, g_ot) = timed(lambda: loss_and_grad(ours, x, y), repeats)
+                t_ot, (v_ot, g_ot) = timed(lambda: loss_and_grad(points_only(ours), x, y, None, None), repeats)
                 gl = {}
                 backends = ["online"] + (["tensorized"] if 3 * n * n * 4 / 2 ** 30 <= dense_max_gb else [])
                 for be in backends:
                     theirs = geomloss.SamplesLoss(name, blur=BLUR, backend=be)
-                    gl[be] = timed(lambda: loss_and_grad(theirs, x, y), repeats)
+                    gl[be] = timed(lambda: loss_and_grad(points_only(theirs), x, y, None, None), repeats)
                 best = min(gl, key=lambda k: gl[k][0])
                 t_gl, (v_gl, g_gl) = gl[best]
                 rows.append(dict(dim=dim, n=n, loss=name, t_ot=t_ot, t_gl=t_gl, gl_backend=best, ratio=t_ot / t_gl,

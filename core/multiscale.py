@@ -9,8 +9,8 @@ cheaper — among those whose half-diagonal (a bound on r) lies between σ / ``e
 and σ / ``radius_ratio`` (4), never finer than the grid with half-diagonal blur / ``radius_ratio``:
 early steps are cheap whatever their grid, so they get fine clusters (this is what keeps the annealing
 on the path of the single-scale solver: 0.04% instead of 0.7% in value), and the last steps keep a
-grid coarse enough to pay. When no finer grid pays, the annealing stays on the present clusters as
-long as they are no larger than the blur (``STAY_RATIO``), and moves to the points otherwise.
+grid coarse enough to pay. When no grid qualifies (clusters larger than 2σ, ``STAY_RATIO``, and no
+finer grid paying), the annealing moves to the points.
 
 Moving to a finer support is itself a Sinkhorn update (the potentials extend to any point):
 
@@ -94,9 +94,10 @@ class MultiscaleGeometry:
         candidate 16x cheaper than the points (``worth[0]``) or the current one; else the present
         clusters while their half-diagonal is at most sigma/STAY_RATIO (the annealing then moves to
         the points once, after the schedule); else the finest grid at least 4x cheaper (``worth[1]``)
-        with half-diagonal at most sigma/STAY_RATIO; else the points. Preferring coarse clusters that are cheap to a finer grid that
-        barely pays is what the points' closing allows: at 20k points in 2D the extra updates cost a
-        third (4.5 s -> 1.6 s on random weights) at the same accuracy against the exact solver.
+        with half-diagonal at most sigma/STAY_RATIO; else the points. Preferring coarse clusters that
+        are cheap to a finer grid that barely pays is what the points' closing allows: at 20k points in
+        2D the extra updates cost a third (4.5 s -> 1.5 s on random weights) at the same accuracy
+        against the exact solver.
         """
         fine = min(self._grid_depth(sigma / self.early_ratio), self.finest)
         coarse = min(self._grid_depth(sigma / self.radius_ratio), fine)

@@ -209,5 +209,5 @@ def soft_average(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, 
     return out
 
 
-__all__ = ["softmin_dense", "softmin_online", "softmin_block", "block_logits", "soft_average", "with_closed_form_gradient",
-           "BLOCK_ENTRIES"]
+__all__ = ["softmin_dense", "softmin_online", "softmin_block", "block_logits", "soft_average",
+           "with_closed_form_gradient", "BLOCK_ENTRIES"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import (ColumnDataSource, DataRange1d, FreehandDrawTool, LinearColorMapper, LogAxis, LogScale, PointDrawTool,
-                          Range1d, Span)
+from bokeh.models import (ColumnDataSource, DataRange1d, FreehandDrawTool, LinearColorMapper, LogAxis, LogScale,
+                          PointDrawTool, Range1d, Span)
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from panel.viewable import Viewer
@@ -57,8 +57,7 @@ $$x_t = (1-t) x + t T(x)$$: the displacement interpolation.
 
 **Converging.** Annealing leaves the potentials close to, not at, the fixed point. At the final ε
 the solver keeps iterating (Sinkhorn updates, with damped Newton steps on the sparse plan when
-balanced) until the
-marginal error of the plan $$\pi_{ij} = a_i b_j e^{(f_i + g_j - C(x_i, y_j))/\varepsilon}$$,
+balanced) until the marginal error of the plan $$\pi_{ij} = a_i b_j e^{(f_i + g_j - C(x_i, y_j))/\varepsilon}$$,
 
 $$\textstyle\sum_i \big|\sum_j \pi_{ij} - a_i\big| + \sum_j \big|\sum_i \pi_{ij} - b_j\big|$$
 

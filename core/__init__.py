@@ -8,13 +8,19 @@ Entry points:
     iterate(x, y, ...)                               one state per annealing step (for animations)
     SamplesLoss(loss="sinkhorn", ...)                torch.nn.Module, drop-in for GeomLoss's
     solve_1d(x, y, a=None, b=None, p=2)              exact OT on the line by sorting: (value, plan)
+    assign(x, y, method="exact"|"auction"|"greedy")   optimal matchings of N points to N points
+    iterate_assignment(x, y, ...)                    one state per bidding round (for animations)
+    gradient_flow(loss, x, y, lr=0.05)               particle flows x_i <- x_i - lr grad L / a_i
 """
+from .assignment import Assignment, assign, iterate_assignment
 from .conventions import from_pot, pot_reg, to_pot
 from .results import OTResult
+from .flows import FlowState, gradient_flow
 from .samples_loss import SamplesLoss
 from .schedule import anneal_schedule
 from .sinkhorn import ConvergenceWarning, SinkhornState
 from .solve import iterate, solve
 from .sorting import solve_1d
 
-__all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg", "solve_1d"]
+__all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg", "solve_1d",
+           "assign", "iterate_assignment", "Assignment", "gradient_flow", "FlowState"]

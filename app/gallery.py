@@ -33,9 +33,16 @@ def _annealing():
     return AnnealingDemo()
 
 
+def _flows():
+    from otlab.demos.flows.view import FlowsDemo
+    return FlowsDemo()
+
+
 DEMOS: List[Demo] = [
     Demo("annealing", "ε-annealing", "Watch Sinkhorn converge: dual potentials F, G, the Brenier map and the "
          "transport itself, one annealing step per frame.", "annealing.png", _annealing),
+    Demo("flows", "Gradient flows", "One source, one target, up to four losses: watch Sinkhorn tear and reach "
+         "the target while kernel flows stall or get stuck.", "flows.png", _flows),
 ]
 
 CARD_CSS = """

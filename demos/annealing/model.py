@@ -20,7 +20,6 @@ Parameter changes mark the model stale; the next :meth:`step` rebuilds the cloud
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -29,6 +28,7 @@ import param
 import torch
 
 from otlab.core import iterate
+from otlab.demos.frame_model import FrameModel
 from otlab.demos.shapes import PRESETS, points_from_density, sample
 
 #: shapes offered for each cloud; "drawn" and "image" use points set by the user
@@ -70,7 +70,7 @@ class Frame:
     converged: Optional[bool] = None                      # from the closing frame on: was tol reached?
 
 
-class AnnealingModel(param.Parameterized):
+class AnnealingModel(FrameModel):
     """ε-annealing between two 2D clouds, one frame per :meth:`step`."""
 
     source = param.Selector(default="Gaussian blobs", objects=SHAPES, doc="shape of the source cloud α")
@@ -90,27 +90,15 @@ class AnnealingModel(param.Parameterized):
     plan_lines = param.Integer(default=0, bounds=(0, 2000), doc="draw the K strongest pairs of the plan")
     device = param.Selector(default="cpu", objects=["cpu", "cuda"])
 
+    _kept_on_change = ("plan_lines",)
+
     def __init__(self, **params):
         super().__init__(**params)
         self._custom = {"source": None, "target": None}
-        self._lock = threading.Lock()        # guards generation / staleness
-        self._step_lock = threading.Lock()   # one step at a time (the runner's thread, a notebook cell)
-        self.generation = 0
-        self._stale = True
         self._states = None
         self._frame: Optional[Frame] = None
-        self.param.watch(self._invalidate, [p for p in self.param if p not in ("name", "plan_lines")])
 
     # -- inputs from the user ---------------------------------------------------------------------------
-    def _invalidate(self, *_):
-        with self._lock:
-            self.generation += 1
-            self._stale = True
-
-    def restart(self) -> None:
-        """Start again from step 0 on the next :meth:`step` (same parameters, same clouds)."""
-        self._invalidate()
-
     def set_points(self, which: str, points) -> None:
         """Use user points (K, 2) for ``which`` = "source" or "target" (the shape becomes "drawn")."""
         pts = np.asarray(points, dtype=np.float32)
@@ -147,7 +135,7 @@ class AnnealingModel(param.Parameterized):
             return custom[1]
         return points_from_density(custom[1], n, np.random.default_rng(seed)).astype(np.float32)
 
-    def _restart(self):
+    def _rebuild(self):
         x = self._cloud("source", self.n_source, self.seed)
         y = self._cloud("target", self.n_target, self.seed + 1)
         dev = torch.device(self.device)
@@ -167,17 +155,7 @@ class AnnealingModel(param.Parameterized):
         self._frame = None
 
     # -- frames ------------------------------------------------------------------------------------------------
-    def step(self) -> Frame:
-        """Advance one frame (rebuilding first if a parameter changed) and return it. Thread-safe."""
-        with self._step_lock:
-            return self._advance()
-
-    def _advance(self) -> Frame:
-        with self._lock:
-            generation, stale = self.generation, self._stale
-            self._stale = False
-        if stale:
-            self._restart()
+    def _next_frame(self, generation: int) -> Frame:
         frame = self._frame
         if frame is None or frame.phase != "transport":
             state = next(self._states, None)

@@ -13,10 +13,8 @@ from bokeh.models import (ColumnDataSource, DataRange1d, FreehandDrawTool, Linea
                           PointDrawTool, Range1d, Span)
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
-from panel.viewable import Viewer
 
-from otlab.app.controls import PlayerControls
-from otlab.app.runner import AnimationRunner
+from otlab.app.demo_view import DemoView
 from otlab.app.settings import cloud_size, default_device
 from otlab.demos.annealing.model import EXTENT, SHAPES, TOLERANCES, AnnealingModel, Frame
 from otlab.demos.images import density_from_upload
@@ -68,7 +66,7 @@ $$\textstyle\sum_i \big|\sum_j \pi_{ij} - a_i\big| + \sum_j \big|\sum_i \pi_{ij}
 """
 
 
-class AnnealingDemo(Viewer):
+class AnnealingDemo(DemoView):
     """Live ε-annealing with F, G and the Brenier map; works served and in Jupyter."""
 
     model = param.ClassSelector(class_=AnnealingModel)
@@ -77,14 +75,9 @@ class AnnealingDemo(Viewer):
         if model is None:
             device = default_device()
             model = AnnealingModel(device=device, n_source=cloud_size(device), n_target=cloud_size(device))
-        super().__init__(model=model, **params)
-        self.runner = AnimationRunner(model.step, self._draw, lambda f: f.generation == model.generation,
-                                      playing=True)
-        self.player = PlayerControls(self.runner, on_reset=model.restart)
+        super().__init__(model, self._draw, **params)
         self._build_plots()
         self._build_widgets()
-        model.param.watch(lambda *_: self.runner.request_frame(), [p for p in model.param if p != "name"])
-        self.runner.param.watch(self._show_error, "error")
 
     # -- plots -------------------------------------------------------------------------------------------
     def _build_plots(self):
@@ -167,7 +160,7 @@ class AnnealingDemo(Viewer):
     # -- widgets -------------------------------------------------------------------------------------------
     def _build_widgets(self):
         m = self.model
-        self.widgets = {
+        self.bind_widgets({
             "source": pn.widgets.Select(name="Source α", options=SHAPES, value=m.source),
             "target": pn.widgets.Select(name="Target β", options=SHAPES, value=m.target),
             "n_source": pn.widgets.IntSlider(name="N (points in α)", start=10, end=5000, step=10, value=m.n_source),
@@ -186,29 +179,12 @@ class AnnealingDemo(Viewer):
             "seed": pn.widgets.IntInput(name="seed", start=0, end=2 ** 31 - 1, value=m.seed),
             "plan_lines": pn.widgets.IntSlider(name="plan lines (strongest pairs)", start=0, end=500, step=50,
                                                value=m.plan_lines),
-        }
-        for name, widget in self.widgets.items():
-            widget.css_classes = [f"otlab-w-{name}"]
-            throttled = isinstance(widget, (pn.widgets.IntSlider, pn.widgets.FloatSlider))
-            widget.param.watch(lambda e, name=name: self._set(name, e.new), "value_throttled" if throttled else "value")
-        m.param.watch(self._sync_widget, list(self.widgets))
-        self.message = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["otlab-message"])
+        })
         self._build_sketch()
         self.upload = pn.widgets.FileInput(accept=".png,.jpg,.jpeg,.gif,.bmp,.webp", multiple=False,
                                            css_classes=["otlab-upload"])
         self.upload_target = pn.widgets.RadioButtonGroup(options=["source", "target"], value="target")
         self.upload.param.watch(self._uploaded, "value")
-
-    def _set(self, name, value):
-        try:
-            setattr(self.model, name, value)
-            self.message.visible = False
-        except (ValueError, TypeError) as err:  # never crash the session on bad input
-            self._say(str(err))
-
-    def _sync_widget(self, *events):
-        for event in events:
-            self.widgets[event.name].value = event.new
 
     def _build_sketch(self):
         self.src_strokes = ColumnDataSource(dict(xs=[], ys=[]))
@@ -232,9 +208,9 @@ class AnnealingDemo(Viewer):
         points = _sketch_points(self.src_strokes.data, self.src_taps.data)
         try:
             self.model.set_points(which, points)
-            self._say(f"{len(points)} drawn points are now the {which}.", "success")
+            self.say(f"{len(points)} drawn points are now the {which}.", "success")
         except ValueError as err:
-            self._say(f"{err}: draw a few strokes first.")
+            self.say(f"{err}: draw a few strokes first.")
 
     def _clear_sketch(self):
         self.src_strokes.data = dict(xs=[], ys=[])
@@ -246,18 +222,9 @@ class AnnealingDemo(Viewer):
         try:
             gray = density_from_upload(event.new, self.upload.filename or "")
             self.model.set_image(self.upload_target.value, gray)
-            self._say(f"'{self.upload.filename}' is now the {self.upload_target.value} density.", "success")
+            self.say(f"'{self.upload.filename}' is now the {self.upload_target.value} density.", "success")
         except ValueError as err:
-            self._say(str(err))
-
-    def _say(self, text, kind="danger"):
-        self.message.alert_type = kind
-        self.message.object = text
-        self.message.visible = bool(text)
-
-    def _show_error(self, event):
-        if event.new:
-            self._say(f"The solver stopped: {event.new}")
+            self.say(str(err))
 
     # -- layout --------------------------------------------------------------------------------------------
     def _settings(self):
@@ -272,11 +239,7 @@ class AnnealingDemo(Viewer):
                          self.upload, width=310)
 
     def __panel__(self):
-        self.runner.start()
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            pn.state.on_session_destroyed(lambda context: self.runner.stop())
-            if pn.state.location is not None:
-                pn.state.location.sync(self.model, {name: name for name in URL_PARAMS})
+        self.start_session(URL_PARAMS)
         f = self.figures
         figures = pn.Column(self.player, self.message,
                             pn.Row(pn.pane.Bokeh(f["main"]),

@@ -1,0 +1,76 @@
+"""What every animated demo view shares: the runner and player, parameter widgets bound to the model
+(throttled sliders, errors shown not raised), the message line, URL sync and the session's clean-up.
+
+A demo's view subclasses :class:`DemoView`, builds its figures and ``self.widgets`` (model parameter
+name -> widget), calls :meth:`bind_widgets`, and returns its layout from ``__panel__`` after
+:meth:`start_session`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable
+
+import panel as pn
+import param
+from panel.viewable import Viewer
+
+from .controls import PlayerControls
+from .runner import AnimationRunner
+
+
+class DemoView(Viewer):
+    """Base of the demo views: ``model`` has ``step()`` (a frame), ``restart()`` and ``generation``."""
+
+    model = param.Parameter()
+
+    def __init__(self, model, draw: Callable, playing: bool = True, **params):
+        super().__init__(model=model, **params)
+        self.runner = AnimationRunner(model.step, draw, lambda frame: frame.generation == model.generation,
+                                      playing=playing)
+        self.player = PlayerControls(self.runner, on_reset=model.restart)
+        self.message = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["otlab-message"])
+        self.widgets: Dict[str, pn.widgets.Widget] = {}
+        model.param.watch(lambda *_: self.runner.request_frame(), [p for p in model.param if p != "name"])
+        self.runner.param.watch(self._show_error, "error")
+
+    def bind_widgets(self, widgets: Dict[str, pn.widgets.Widget]) -> None:
+        """Two-way binding of ``widgets`` (name -> widget) to the model's parameters of the same name.
+
+        Sliders set the model on release (``value_throttled``); a value the model refuses is shown in
+        the message line, never raised into the session.
+        """
+        self.widgets.update(widgets)
+        for name, widget in widgets.items():
+            widget.css_classes = [f"otlab-w-{name}"]
+            throttled = isinstance(widget, (pn.widgets.IntSlider, pn.widgets.FloatSlider))
+            widget.param.watch(lambda e, name=name: self.set_parameter(name, e.new),
+                               "value_throttled" if throttled else "value")
+        self.model.param.watch(self._sync_widget, list(widgets))
+
+    def set_parameter(self, name, value):
+        try:
+            setattr(self.model, name, value)
+            self.message.visible = False
+        except (ValueError, TypeError) as err:  # never crash the session on bad input
+            self.say(str(err))
+
+    def _sync_widget(self, *events):
+        for event in events:
+            self.widgets[event.name].value = event.new
+
+    def say(self, text: str, kind: str = "danger") -> None:
+        """Show ``text`` in the message line ("danger", "success", "info"); empty text hides it."""
+        self.message.alert_type = kind
+        self.message.object = text
+        self.message.visible = bool(text)
+
+    def _show_error(self, event):
+        if event.new:
+            self.say(f"The solver stopped: {event.new}")
+
+    def start_session(self, url_params: Iterable[str]) -> None:
+        """Start the animation; when served, stop it with the session and mirror ``url_params`` in the URL."""
+        self.runner.start()
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.on_session_destroyed(lambda context: self.runner.stop())
+            if pn.state.location is not None:
+                pn.state.location.sync(self.model, {name: name for name in url_params})

@@ -7,7 +7,7 @@ name -> widget), calls :meth:`bind_widgets`, and returns its layout from ``__pan
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable
+from typing import Callable, Dict, Iterable, Union
 
 import panel as pn
 import param
@@ -67,10 +67,12 @@ class DemoView(Viewer):
         if event.new:
             self.say(f"The solver stopped: {event.new}")
 
-    def start_session(self, url_params: Iterable[str]) -> None:
-        """Start the animation; when served, stop it with the session and mirror ``url_params`` in the URL."""
+    def start_session(self, url_params: Union[Iterable[str], Dict[str, str]]) -> None:
+        """Start the animation; when served, stop it with the session and mirror the model's parameters
+        ``url_params`` in the URL (a dict maps parameter names to query names, for pages with two models)."""
         self.runner.start()
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             pn.state.on_session_destroyed(lambda context: self.runner.stop())
             if pn.state.location is not None:
-                pn.state.location.sync(self.model, {name: name for name in url_params})
+                names = url_params if isinstance(url_params, dict) else {name: name for name in url_params}
+                pn.state.location.sync(self.model, names)

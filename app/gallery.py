@@ -38,17 +38,24 @@ def _flows():
     return FlowsDemo()
 
 
+def _sorting():
+    from otlab.demos.sorting.view import SortingDemo
+    return SortingDemo()
+
+
 DEMOS: List[Demo] = [
     Demo("annealing", "ε-annealing", "Watch Sinkhorn converge: dual potentials F, G, the Brenier map and the "
          "transport itself, one annealing step per frame.", "annealing.png", _annealing),
     Demo("flows", "Gradient flows", "One source, one target, up to four losses: watch Sinkhorn tear and reach "
          "the target while kernel flows stall or get stuck.", "flows.png", _flows),
+    Demo("sorting", "OT is sorting", "In 1D, sort and match quantiles; in 2D, watch greedy stall, the auction "
+         "close the gap and Sinkhorn blur the matching.", "sorting.png", _sorting),
 ]
 
 CARD_CSS = """
 .otlab-card {display:inline-block; width:340px; margin:14px; border-radius:10px; overflow:hidden;
              box-shadow:0 2px 10px rgba(0,0,0,.18); background:white; vertical-align:top}
-.otlab-card img {width:340px; height:220px; object-fit:cover; display:block}
+.otlab-card img {width:340px; height:220px; object-fit:contain; background:white; display:block}
 .otlab-card h3 {margin:12px 14px 4px; font-size:20px}
 .otlab-card p {margin:0 14px 16px; font-size:15px; color:#444}
 .otlab-card a {text-decoration:none; color:inherit}

@@ -1,6 +1,7 @@
 """Screenshots of the app for docs/ and the gallery thumbnails in assets/ (headless Chromium).
 
-Usage: python docs/make_screenshots.py   (serves the app on a free port, needs /usr/bin/chromium)
+Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [gallery]   (default: all; serves the
+app on a free port, needs /usr/bin/chromium)
 """
 from __future__ import annotations
 
@@ -14,33 +15,88 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from helpers import launch, served_app  # noqa: E402
 
+DOCS, ASSETS = ROOT / "docs", ROOT / "assets"
 
-def main():
+
+def thumbnail(page, selector, name):
+    """The union of the boxes of ``selector``'s visible matches, saved as assets/<name>."""
+    boxes = [b for b in (el.bounding_box() for el in page.locator(f"{selector}:visible").all()) if b]
+    x0, y0 = min(b["x"] for b in boxes), min(b["y"] for b in boxes)
+    x1, y1 = max(b["x"] + b["width"] for b in boxes), max(b["y"] + b["height"] for b in boxes)
+    page.screenshot(path=str(ASSETS / name), clip=dict(x=x0, y=y0, width=x1 - x0, height=y1 - y0))
+
+
+def annealing(page, url):
+    page.goto(url + "annealing")
+    page.wait_for_selector(".otlab-step-number")
+    time.sleep(1.2)
+    page.screenshot(path=str(DOCS / "annealing-steps.png"))
+    page.locator(".otlab-readout-text", has_text="converging").wait_for(timeout=60_000)
+    page.screenshot(path=str(DOCS / "annealing-converging.png"))
+    page.locator(".otlab-readout-text", has_text="displacement interpolation").wait_for(timeout=60_000)
+    time.sleep(0.6)
+    page.screenshot(path=str(DOCS / "annealing-transport.png"))
+    page.goto(url + "annealing?source=heart&target=letters+OT&n_source=600&n_target=600&blur=0.01&scaling=0.9")
+    page.wait_for_selector(".otlab-step-number")
+    time.sleep(2.5)
+    thumbnail(page, ".otlab-main-plot", "annealing.png")
+    page.screenshot(path=str(DOCS / "annealing-heart-to-OT.png"))
+
+
+def flows(page, url):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(url + "flows")
+    page.wait_for_selector(".otlab-time")
+    time.sleep(4.0)
+    page.screenshot(path=str(DOCS / "flows-1280.png"))
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(url + "flows?preset=heart+%E2%86%92+deformed+heart&losses=%5B%22Sinkhorn+p%3D2%22%2C+%22Sinkhorn+p%3D1"
+              "%22%2C+%22energy+distance%22%2C+%22Gaussian+MMD%22%5D")
+    page.wait_for_selector(".otlab-time")
+    time.sleep(6.0)
+    page.screenshot(path=str(DOCS / "flows-registration-1920.png"))
+    page.goto(url + "flows?preset=A+%E2%86%92+B&losses=%5B%22Sinkhorn+p%3D2%22%2C+%22Gaussian+MMD%22%5D&n=400")
+    page.wait_for_selector(".otlab-time")
+    time.sleep(2.5)
+    thumbnail(page, ".otlab-flow-plot", "flows.png")
+
+
+def sorting(page, url):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(url + "sorting")
+    page.wait_for_selector(".otlab-level")
+    time.sleep(2.0)
+    page.screenshot(path=str(DOCS / "sorting-1d-1280.png"))
+    page.get_by_text("2D: greedy").click()
+    time.sleep(3.0)
+    page.screenshot(path=str(DOCS / "sorting-2d-1280.png"))
+    thumbnail(page, ".otlab-match-greedy, .otlab-match-auction, .otlab-match-sinkhorn", "sorting.png")
+    page.locator(".otlab-readout-text:visible", has_text="optimal (certified)").wait_for(timeout=60_000)
+    time.sleep(1.0)
+    page.screenshot(path=str(DOCS / "sorting-2d-certified-1280.png"))
+
+
+def gallery(page, url):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(url)
+    page.wait_for_selector(".otlab-card img")
+    time.sleep(1.0)
+    page.screenshot(path=str(DOCS / "gallery.png"))
+
+
+SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, gallery=gallery)
+
+
+def main(names):
     with served_app() as url, sync_playwright() as pw:
         browser = launch(pw)
-        page = browser.new_page(viewport={"width": 1560, "height": 900})
-        page.goto(url + "annealing")
-        page.wait_for_selector(".otlab-step-number")
-        time.sleep(1.2)
-        page.screenshot(path=str(ROOT / "docs" / "annealing-steps.png"))
-        page.locator(".otlab-readout-text", has_text="converging").wait_for(timeout=60_000)
-        page.screenshot(path=str(ROOT / "docs" / "annealing-converging.png"))
-        page.locator(".otlab-readout-text", has_text="displacement interpolation").wait_for(timeout=60_000)
-        time.sleep(0.6)
-        page.screenshot(path=str(ROOT / "docs" / "annealing-transport.png"))
-        page.goto(url + "annealing?source=heart&target=letters+OT&n_source=600&n_target=600&blur=0.01&scaling=0.9")
-        page.wait_for_selector(".otlab-step-number")
-        time.sleep(2.5)
-        box = page.locator(".otlab-main-plot").bounding_box()  # the main figure, while it animates
-        page.screenshot(path=str(ROOT / "assets" / "annealing.png"), clip=box)
-        page.screenshot(path=str(ROOT / "docs" / "annealing-heart-to-OT.png"))
-        page.goto(url)
-        page.wait_for_selector(".otlab-card img")
-        time.sleep(1.0)
-        page.screenshot(path=str(ROOT / "docs" / "gallery.png"))
+        for name in names or SHOTS:
+            page = browser.new_page(viewport={"width": 1560, "height": 900})
+            SHOTS[name](page, url)
+            page.close()
+            print("done:", name)
         browser.close()
-    print("wrote docs/annealing-*.png, docs/gallery.png and assets/annealing.png")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -34,7 +34,7 @@ LESSON = r"""
 The same particles $$x_i$$ (coloured by where they start) flow toward the same target
 $$\beta$$ (grey), one explicit Euler step per frame:
 
-$$x_i \leftarrow x_i - \mathrm{lr}\,\frac{1}{a_i}\,\nabla_{x_i} L(\alpha, \beta), \qquad t = \mathrm{step}\times\mathrm{lr}.$$
+$$x_i \leftarrow x_i - \mathrm{lr} \frac{1}{a_i} \nabla_{x_i} L(\alpha, \beta), \qquad t = \mathrm{step}\times\mathrm{lr}.$$
 
 **Sinkhorn** ($$\varepsilon = \sigma^p$$): with p = 2, $$-\nabla_{x_i} S_\varepsilon / a_i = T(x_i) - x_i$$
 points to the Brenier map: the flow is optimal transport, played in slow motion. It reaches every
@@ -113,6 +113,7 @@ class FlowsDemo(DemoView):
             fig.title.text_color = PANEL_COLORS[i]
             fig.axis.visible = False
             self.src_x.append(src)
+            fig.visible = False
             self.figures.append(pn.pane.Bokeh(fig, visible=False))
         self.plots = pn.Row(*self.figures, width=PLOTS_WIDTH)
         chart = figure(title="L(α_t, β) against t (log)", width=PLOTS_WIDTH - 320, height=190, y_axis_type="log",
@@ -137,7 +138,7 @@ class FlowsDemo(DemoView):
                 fig.update(width=side, height=side)
                 fig.title.text = frame.losses[i]
                 self.src_x[i].data = dict(x=frame.x[i][:, 0], y=frame.x[i][:, 1], color=colors)
-            pane.visible = i < k
+            pane.visible = fig.visible = i < k
             self.lines[i].visible = i < k
             self.chart.legend.items[i].visible = i < k
             self.chart.legend.items[i].label = dict(value=frame.losses[i] if i < k else "")

@@ -7,7 +7,11 @@ sizes, and measures in the page itself (requestAnimationFrame polling of the fra
 * latency: with the animation paused, time from releasing the blur slider's handle after a short drag
   (when the browser sends the new value) to the first repaint showing the new frame, over ``--trials``.
 
-Usage: python benchmarks/bench_app.py [--seconds 10] [--trials 20] [--write docs/benchmarks.md]
+With ``--demo flows``: the gradient-flows demo's fps on every preset at the defaults (2 panels of 500
+particles) and with 4 panels.
+
+Usage: python benchmarks/bench_app.py [--demo annealing|flows] [--seconds 10] [--trials 20]
+       [--write docs/benchmarks.md]
 """
 from __future__ import annotations
 
@@ -102,6 +106,52 @@ def measure(seconds: float, trials: int):
     return fps, latencies
 
 
+#: flows demo: the URLs measured (every preset at the defaults, then four panels)
+FLOWS_QUERIES = [("blobs → crescent", "Sinkhorn p=2 + energy", "preset=blobs+%E2%86%92+crescent"),
+                 ("A → B", "Sinkhorn p=2 + energy", "preset=A+%E2%86%92+B"),
+                 ("heart → deformed heart", "Sinkhorn p=2 + energy", "preset=heart+%E2%86%92+deformed+heart"),
+                 ("annulus → two moons", "Sinkhorn p=2 + energy", "preset=annulus+%E2%86%92+two+moons"),
+                 ("blobs → crescent", "4 panels: Sinkhorn p=2, p=1, energy, Gaussian",
+                  "losses=%5B%22Sinkhorn+p%3D2%22%2C+%22Sinkhorn+p%3D1%22%2C+%22energy+distance%22%2C"
+                  "+%22Gaussian+MMD%22%5D")]
+
+
+def measure_flows(seconds: float):
+    """Frames per second of the flows demo (500 particles) for each of FLOWS_QUERIES."""
+    rows = []
+    with served_app() as url, sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        for preset, losses, query in FLOWS_QUERIES:
+            page.goto(url + "flows?" + query)
+            page.wait_for_selector(".otlab-time", timeout=60_000)
+            page.evaluate(DEEP_QUERY)
+            time.sleep(2.0)
+            rows.append((preset, losses, page.evaluate(COUNT_FRAMES, seconds)))
+            print(rows[-1], flush=True)
+        browser.close()
+    return rows
+
+
+def flows_main(args):
+    import statistics
+
+    rows = measure_flows(args.seconds)
+    defaults = [fps for _, losses, fps in rows if losses.startswith("Sinkhorn p=2 +")]
+    lines = ["| preset | panels (500 particles each) | fps rendered |", "|---|---|---|"]
+    lines += [f"| {preset} | {losses} | {fps:.1f} |" for preset, losses, fps in rows]
+    summary = (f"Defaults (2 panels) over the presets: median **{statistics.median(defaults):.1f}** fps, "
+               f"worst **{min(defaults):.1f}** fps.")
+    print("\n".join(lines) + "\n" + summary)
+    if args.write:
+        from bench_sinkhorn import replace_block
+        replace_block(args.write, "bench:flows-fps", [
+            "### The gradient-flows demo in the browser", "",
+            f"Measured {datetime.date.today()} with `benchmarks/bench_app.py --demo flows` ({os.cpu_count()} CPU "
+            "cores; the server and headless Chromium with software rendering share them; target ≥ 20 fps with "
+            "2 panels of 500 particles).", "", *lines, "", summary])
+
+
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -112,7 +162,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--write", metavar="MARKDOWN")
+    parser.add_argument("--demo", choices=["annealing", "flows"], default="annealing")
     args = parser.parse_args()
+    if args.demo == "flows":
+        return flows_main(args)
     fps, lat = measure(args.seconds, args.trials)
     p50, p95 = percentile(lat, 0.5), percentile(lat, 0.95)
     line = (f"| {os.cpu_count()} CPU cores, headless Chromium (software rendering) | 400 + 400 points, 96² F and G images "

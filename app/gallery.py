@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
-from typing import Callable, List
+from typing import List
 
 import panel as pn
+
 
 def _assets_dir() -> Path:
     """assets/ of a checkout (editable install), else the copy a wheel installs under share/otlab."""
@@ -24,32 +26,23 @@ class Demo:
     slug: str
     title: str
     description: str
-    thumbnail: str               # file name in assets/
-    factory: Callable[[], object]  # builds a fresh Viewer for one session
+    thumbnail: str   # file name in assets/
+    view: str        # "module:Class" of its Viewer, imported when a session opens it
 
-
-def _annealing():
-    from otlab.demos.annealing.view import AnnealingDemo
-    return AnnealingDemo()
-
-
-def _flows():
-    from otlab.demos.flows.view import FlowsDemo
-    return FlowsDemo()
-
-
-def _sorting():
-    from otlab.demos.sorting.view import SortingDemo
-    return SortingDemo()
+    def factory(self):
+        """A fresh Viewer for one session."""
+        module, name = self.view.split(":")
+        return getattr(import_module(module), name)()
 
 
 DEMOS: List[Demo] = [
     Demo("annealing", "ε-annealing", "Watch Sinkhorn converge: dual potentials F, G, the Brenier map and the "
-         "transport itself, one annealing step per frame.", "annealing.png", _annealing),
+         "transport itself, one annealing step per frame.", "annealing.png",
+         "otlab.demos.annealing.view:AnnealingDemo"),
     Demo("flows", "Gradient flows", "One source, one target, up to four losses: watch Sinkhorn tear and reach "
-         "the target while kernel flows stall or get stuck.", "flows.png", _flows),
+         "the target while kernel flows stall or get stuck.", "flows.png", "otlab.demos.flows.view:FlowsDemo"),
     Demo("sorting", "OT is sorting", "In 1D, sort and match quantiles; in 2D, watch greedy stall, the auction "
-         "close the gap and Sinkhorn blur the matching.", "sorting.png", _sorting),
+         "close the gap and Sinkhorn blur the matching.", "sorting.png", "otlab.demos.sorting.view:SortingDemo"),
 ]
 
 CARD_CSS = """

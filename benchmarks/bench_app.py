@@ -175,18 +175,11 @@ def main():
     print(header)
     print(line)
     if args.write:
-        path = pathlib.Path(args.write)
-        text = path.read_text() if path.exists() else "# Benchmarks\n"
-        block = (f"<!-- bench:app:start -->\n### The ε-annealing demo in the browser\n\nMeasured {datetime.date.today()} "
-                 f"with `benchmarks/bench_app.py` (targets: ≥ 20 fps, p50 ≤ 150 ms).\n\n{header}\n{line}\n"
-                 "<!-- bench:app:end -->")
-        if "<!-- bench:app:start -->" in text:
-            before, rest = text.split("<!-- bench:app:start -->", 1)
-            text = before + block + rest.split("<!-- bench:app:end -->", 1)[1]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        path.write_text(text)
-
+        from bench_sinkhorn import replace_block
+        replace_block(args.write, "bench:app", [
+            "### The ε-annealing demo in the browser", "",
+            f"Measured {datetime.date.today()} with `benchmarks/bench_app.py` (targets: ≥ 20 fps, p50 ≤ 150 ms).", "",
+            header, line])
 
 if __name__ == "__main__":
     main()

@@ -137,30 +137,27 @@ def iterate_assignment(x, y, *, method: str = "auction", p: int = 2, eps: Option
     eps = checks.positive_number("eps", eps, allow_none=True)
     C = _costs(x, y, p)
     n = C.shape[0]
-    if method == "exact":
-        yield _exact(C)
-        return
     cmax = float(C.max())
     scale = cmax if cmax > 0 else 1.0
+    tol = CYCLE_TOL * scale
+    if method == "exact":
+        yield _exact(C, tol)
+        return
     if method == "greedy":
         rounds = max_iter if max_iter is not None else GREEDY_ROUNDS_PER_POINT * n
         yield from _greedy(C, rounds, every_round)
         return
     eps = scale / (10 * n) if eps is None else eps
-    tol = CYCLE_TOL * scale
     auction = _Auction(C)
     for eps_k in _eps_schedule(scale, eps) if annealing else [eps]:
         yield from _phase(auction, eps_k, max_iter, every_round)
     while True:  # the certificate decides the last ε: refine until it proves optimality
         pi, cycle = _potentials(C, auction.perm, -auction.f(), tol)
-        if cycle is None:
-            yield _finished(C, auction.perm, -pi, auction.rounds, 0)
-            return
-        if eps_k * n <= EPS_FLOOR * scale:
+        if cycle is None or eps_k * n <= EPS_FLOOR * scale:
             break
         eps_k /= EPS_DIVISOR
         yield from _phase(auction, eps_k, max_iter, every_round)
-    yield from _certify(C, auction.perm, auction.f(), auction.rounds, tol, every_round)
+    yield from _certify(C, auction.perm, pi, cycle, auction.rounds, tol, every_round)
 
 
 def _phase(auction, eps: float, max_iter, every_round) -> Iterator[Assignment]:
@@ -193,14 +190,14 @@ def _eps_schedule(scale: float, eps: float):
     return schedule + [eps]
 
 
-def _exact(C: torch.Tensor) -> Assignment:
+def _exact(C: torch.Tensor, tol: float) -> Assignment:
     """linear_sum_assignment, with the tight duals of the certificate."""
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(C.numpy())
     perm = torch.as_tensor(cols[rows.argsort()], dtype=torch.long)
-    return _finished(C, perm, -_potentials(C, perm, torch.zeros(len(perm), dtype=C.dtype), CYCLE_TOL
-                                            * max(float(C.max()), 1e-300))[0], 0, 0)
+    pi, _ = _potentials(C, perm, torch.zeros(len(perm), dtype=C.dtype), tol)
+    return _finished(C, perm, -pi, 0, 0)
 
 
 class _Auction:
@@ -265,20 +262,18 @@ def _greedy(C: torch.Tensor, rounds: int, every_round: bool) -> Iterator[Assignm
                      "done", converged)
 
 
-def _certify(C, perm, f, rounds, tol, every_round) -> Iterator[Assignment]:
-    """Cancel negative exchange cycles until Bellman-Ford converges; yields after each cancelled cycle."""
+def _certify(C, perm, pi, cycle, rounds, tol, every_round) -> Iterator[Assignment]:
+    """From Bellman-Ford's last answer ``(pi, cycle)``, cancel negative exchange cycles until it converges;
+    yields after each cancelled cycle, then the proved-optimal result."""
     perm, cycles = perm.clone(), 0
-    pi = -f
-    while True:
-        pi, cycle = _potentials(C, perm, pi, tol)
-        if cycle is None:
-            break
+    while cycle is not None:
         objects = perm[cycle]
         perm[cycle] = torch.roll(objects, -1)  # cycle[t] takes the object of cycle[t + 1]
         cycles += 1
         if every_round:
             yield Assignment(perm.clone(), _mean_cost(C, perm), -pi, _c_transform(C, -pi), rounds, 0.0, "certify",
                              None, cycles)
+        pi, cycle = _potentials(C, perm, pi, tol)
     yield _finished(C, perm, -pi, rounds, cycles)
 
 

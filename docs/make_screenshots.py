@@ -26,46 +26,43 @@ def thumbnail(page, selector, name):
     page.screenshot(path=str(ASSETS / name), clip=dict(x=x0, y=y0, width=x1 - x0, height=y1 - y0))
 
 
+def visit(page, address, selector, seconds):
+    """Open ``address``, wait for ``selector`` (the demo's first frame), then let it animate ``seconds``."""
+    page.goto(address)
+    page.wait_for_selector(selector)
+    time.sleep(seconds)
+
+
 def annealing(page, url):
-    page.goto(url + "annealing")
-    page.wait_for_selector(".otlab-step-number")
-    time.sleep(1.2)
+    visit(page, url + "annealing", ".otlab-step-number", 1.2)
     page.screenshot(path=str(DOCS / "annealing-steps.png"))
     page.locator(".otlab-readout-text", has_text="converging").wait_for(timeout=60_000)
     page.screenshot(path=str(DOCS / "annealing-converging.png"))
     page.locator(".otlab-readout-text", has_text="displacement interpolation").wait_for(timeout=60_000)
     time.sleep(0.6)
     page.screenshot(path=str(DOCS / "annealing-transport.png"))
-    page.goto(url + "annealing?source=heart&target=letters+OT&n_source=600&n_target=600&blur=0.01&scaling=0.9")
-    page.wait_for_selector(".otlab-step-number")
-    time.sleep(2.5)
+    visit(page, url + "annealing?source=heart&target=letters+OT&n_source=600&n_target=600&blur=0.01&scaling=0.9",
+          ".otlab-step-number", 2.5)
     thumbnail(page, ".otlab-main-plot", "annealing.png")
     page.screenshot(path=str(DOCS / "annealing-heart-to-OT.png"))
 
 
 def flows(page, url):
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(url + "flows")
-    page.wait_for_selector(".otlab-time")
-    time.sleep(4.0)
+    visit(page, url + "flows", ".otlab-time", 4.0)
     page.screenshot(path=str(DOCS / "flows-1280.png"))
     page.set_viewport_size({"width": 1920, "height": 1080})
-    page.goto(url + "flows?preset=heart+%E2%86%92+deformed+heart&losses=%5B%22Sinkhorn+p%3D2%22%2C+%22Sinkhorn+p%3D1"
-              "%22%2C+%22energy+distance%22%2C+%22Gaussian+MMD%22%5D")
-    page.wait_for_selector(".otlab-time")
-    time.sleep(6.0)
+    visit(page, url + "flows?preset=heart+%E2%86%92+deformed+heart&losses=%5B%22Sinkhorn+p%3D2%22%2C+%22Sinkhorn+p%3D1"
+          "%22%2C+%22energy+distance%22%2C+%22Gaussian+MMD%22%5D", ".otlab-time", 6.0)
     page.screenshot(path=str(DOCS / "flows-registration-1920.png"))
-    page.goto(url + "flows?preset=A+%E2%86%92+B&losses=%5B%22Sinkhorn+p%3D2%22%2C+%22Gaussian+MMD%22%5D&n=400")
-    page.wait_for_selector(".otlab-time")
-    time.sleep(2.5)
+    visit(page, url + "flows?preset=A+%E2%86%92+B&losses=%5B%22Sinkhorn+p%3D2%22%2C+%22Gaussian+MMD%22%5D&n=400",
+          ".otlab-time", 2.5)
     thumbnail(page, ".otlab-flow-plot", "flows.png")
 
 
 def sorting(page, url):
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(url + "sorting")
-    page.wait_for_selector(".otlab-level")
-    time.sleep(2.0)
+    visit(page, url + "sorting", ".otlab-level", 2.0)
     page.screenshot(path=str(DOCS / "sorting-1d-1280.png"))
     page.get_by_text("2D: greedy").click()
     time.sleep(3.0)
@@ -78,9 +75,7 @@ def sorting(page, url):
 
 def gallery(page, url):
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(url)
-    page.wait_for_selector(".otlab-card img")
-    time.sleep(1.0)
+    visit(page, url, ".otlab-card img", 1.0)
     page.screenshot(path=str(DOCS / "gallery.png"))
 
 

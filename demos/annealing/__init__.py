@@ -2,16 +2,7 @@
 
 ``from otlab.demos.annealing import AnnealingDemo`` imports Panel; the model alone does not.
 """
-
-
-def __getattr__(name):
-    if name == "AnnealingDemo":
-        from .view import AnnealingDemo
-        return AnnealingDemo
-    if name == "AnnealingModel":
-        from .model import AnnealingModel
-        return AnnealingModel
-    raise AttributeError(name)
-
+from otlab.demos import lazy_exports
 
 __all__ = ["AnnealingDemo", "AnnealingModel"]
+__getattr__ = lazy_exports(__name__, {"AnnealingDemo": "view", "AnnealingModel": "model"})

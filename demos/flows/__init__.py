@@ -2,16 +2,7 @@
 
 ``from otlab.demos.flows import FlowsDemo`` imports Panel; the model alone does not.
 """
-
-
-def __getattr__(name):
-    if name == "FlowsDemo":
-        from .view import FlowsDemo
-        return FlowsDemo
-    if name == "FlowsModel":
-        from .model import FlowsModel
-        return FlowsModel
-    raise AttributeError(name)
-
+from otlab.demos import lazy_exports
 
 __all__ = ["FlowsDemo", "FlowsModel"]
+__getattr__ = lazy_exports(__name__, {"FlowsDemo": "view", "FlowsModel": "model"})

@@ -68,7 +68,7 @@ class FlowsDemo(DemoView):
         super().__init__(model if model is not None else FlowsModel(device=default_device()), self._draw, **params)
         self._build_figures()
         self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], width=300)
-        self._shown = None   # (generation, losses) the figures show
+        self._generation = None   # the run the figures show
         m = self.model
         self.bind_widgets({
             "preset": pn.widgets.Select(name="Source → target", options=PRESETS, value=m.preset),
@@ -152,9 +152,9 @@ class FlowsDemo(DemoView):
         return np.full(len(frame.times) - start, np.nan, np.float32)
 
     def _draw(self, frame: FlowFrame):
-        if self._shown != (frame.generation, tuple(frame.losses)):
+        if self._generation != frame.generation:  # a new run (any parameter change, losses included)
             self._show_panels(frame)
-            self._shown = (frame.generation, tuple(frame.losses))
+            self._generation = frame.generation
         else:
             for src, x in zip(self.src_x, frame.x):
                 src.data.update(x=x[:, 0], y=x[:, 1])

@@ -2,16 +2,7 @@
 
 ``from otlab.demos.sorting import SortingDemo`` imports Panel; the models alone do not.
 """
-
-
-def __getattr__(name):
-    if name == "SortingDemo":
-        from .view import SortingDemo
-        return SortingDemo
-    if name in ("SortingModel", "MatchingModel"):
-        from . import model
-        return getattr(model, name)
-    raise AttributeError(name)
-
+from otlab.demos import lazy_exports
 
 __all__ = ["SortingDemo", "SortingModel", "MatchingModel"]
+__getattr__ = lazy_exports(__name__, {"SortingDemo": "view", "SortingModel": "model", "MatchingModel": "model"})

@@ -190,11 +190,9 @@ class MatchingModel(FrameModel):
         keep = plan > 0.01
         i, j = keep.nonzero(as_tuple=True)
         pairs = torch.stack([i.double(), j.double(), plan[i, j].double()], 1).numpy()
-        rows = plan.argmax(1)
         note = (f"ε = {state.eps:.2g}" + (f", marginal error {float(state.marginal_error[0]):.1e}"
                                           if state.marginal_error is not None else ""))
         if state.final:
             note += " (converged)" if state.converged else ""
         return SolverState("Sinkhorn", state.step, f.numpy(), g.numpy(), float(f.mean() + g.mean()), pairs=pairs,
-                           cost=float((plan * self._C).sum() / len(f)), note=note, done=state.final,
-                           perm=rows.numpy())
+                           cost=float((plan * self._C).sum() / len(f)), note=note, done=state.final)

@@ -197,6 +197,7 @@ class MatchingView(DemoView):
         chart.title.text_font_size = "15px"
         self.chart = chart
         self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], width=320)
+        self._drawn = {}   # solver -> the SolverState on screen (a finished solver's state is reused)
         m = self.model
         self.bind_widgets({
             "source": pn.widgets.Select(name="points x", options=list(PRESETS), value=m.source),
@@ -213,6 +214,9 @@ class MatchingView(DemoView):
     def _draw(self, frame: MatchingFrame):
         x, y = frame.x, frame.y
         for s in frame.solvers:
+            if self._drawn.get(s.name) is s:
+                continue  # a finished solver: nothing new to send
+            self._drawn[s.name] = s
             fig, src_x, src_y, src_lines, src_free, mapper_f, mapper_g = self.panels[s.name]
             src_x.data = dict(x=x[:, 0], y=x[:, 1], price=s.f)
             src_y.data = dict(x=y[:, 0], y=y[:, 1], price=s.g)

@@ -11,11 +11,21 @@ Entry points:
     assign(x, y, method="exact"|"auction"|"greedy")   optimal matchings of N points to N points
     iterate_assignment(x, y, ...)                    one state per bidding round (for animations)
     gradient_flow(loss, x, y, lr=0.05)               particle flows x_i <- x_i - lr grad L / a_i
+    solve_grid(A, B, blur=0.05) -> GridResult         OT between densities on a 1D/2D/3D grid (any size)
+    iterate_grid(A, B, ...)                          one state per annealing step on the grid
+    ImagesLoss(blur=0.05)                            torch.nn.Module, S_eps between densities on a grid
+    barycenter_grid(densities, weights, blur=0.05)   Wasserstein barycenter on a grid (debiased)
+    iterate_barycenter_grid(...)                     one state per update (for animations)
+    barycenter_points(clouds, weights, blur=0.05)    free-support barycenter of point clouds
 """
 from .assignment import Assignment, assign, iterate_assignment
+from .barycenters import (GridBarycenter, barycenter_grid, barycenter_points, iterate_barycenter_grid,
+                          iterate_barycenter_points)
 from .conventions import from_pot, pot_reg, to_pot
 from .results import OTResult
 from .flows import FlowState, gradient_flow
+from .grid_softmin import Grid
+from .grids import GridResult, GridState, ImagesLoss, iterate_grid, solve_grid
 from .samples_loss import SamplesLoss
 from .schedule import anneal_schedule
 from .sinkhorn import ConvergenceWarning, SinkhornState
@@ -23,4 +33,7 @@ from .solve import iterate, solve
 from .sorting import solve_1d
 
 __all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg", "solve_1d",
-           "assign", "iterate_assignment", "Assignment", "gradient_flow", "FlowState"]
+           "assign", "iterate_assignment", "Assignment", "gradient_flow", "FlowState",
+           "solve_grid", "iterate_grid", "GridResult", "GridState", "Grid", "ImagesLoss",
+           "barycenter_grid", "iterate_barycenter_grid", "GridBarycenter", "barycenter_points",
+           "iterate_barycenter_points"]

@@ -173,3 +173,25 @@ def cost_function(cost):
         raise ValueError(f"cost={cost!r} looks like a KeOps formula: otlab takes p=1 or p=2, or a Python callable "
                          "cost(x, y) returning the (B, N, M) cost matrix (dense backend)")
     raise TypeError(f"cost must be None or a callable cost(x, y) -> (B, N, M) tensor, got {type(cost).__name__}")
+
+
+def as_density(name: str, A) -> torch.Tensor:
+    """Return ``A`` as a floating tensor of finite, non-negative masses on a grid (at least one axis,
+    no empty axis), or raise. Integer input is promoted to the default float dtype."""
+    if not isinstance(A, torch.Tensor):
+        try:
+            A = torch.as_tensor(A)
+        except Exception as err:
+            raise TypeError(f"{name} must be a tensor or an array of masses on a grid, got {type(A).__name__}") from err
+    if not A.is_floating_point():
+        if A.dtype in (torch.bool, torch.complex64, torch.complex128):
+            raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}")
+        A = A.to(torch.get_default_dtype())
+    if A.dim() == 0 or A.numel() == 0:
+        raise ValueError(f"{name} must be a non-empty density on a grid, e.g. shape (H, W), got {tuple(A.shape)}")
+    ad = A.detach()
+    if not bool(torch.isfinite(ad).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if bool((ad < 0).any()):
+        raise ValueError(f"{name} has negative values; a density must be >= 0 everywhere")
+    return A

@@ -76,6 +76,9 @@ class DenseSoftmin(PairSoftmin):
 class Level:
     """Two weighted clouds at one resolution and their soft-min operators."""
 
+    #: whether balanced ``tol`` iterations may take Newton steps on a sparse plan (needs positions)
+    newton = True
+
     def __init__(self, x, y, a, b, p: int, softmin: SoftminFn, ops=None, name: str = "points", clusters=None):
         self.x, self.y, self.a, self.b, self.p = x, y, a, b, p
         # log 0 = -inf: a point of zero weight never contributes to a soft-min.

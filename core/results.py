@@ -17,8 +17,14 @@ from __future__ import annotations
 import torch
 
 from . import checks
-from .sinkhorn import PLAN_MAX_ENTRIES, marginal_violation
+from .sinkhorn import PLAN_MAX_ENTRIES, plan_marginal_error
 from .softmin import soft_average, softmin_online
+
+
+def shown_value(value: torch.Tensor) -> str:
+    """A value for a repr: the number, or the shape of a batch of values."""
+    v = value.detach()
+    return f"{v.item():.6g}" if v.dim() == 0 else f"tensor of shape {tuple(v.shape)}"
 
 
 class OTResult:
@@ -55,9 +61,7 @@ class OTResult:
         return t if self._problem.batched else t[0]
 
     def __repr__(self):
-        v = self.value.detach()
-        shown = f"{v.item():.6g}" if v.dim() == 0 else f"tensor of shape {tuple(v.shape)}"
-        return (f"OTResult(value={shown}, eps={self.eps:.4g}, blur={self.blur:.4g}, n_iter={self.n_iter}, "
+        return (f"OTResult(value={shown_value(self.value)}, eps={self.eps:.4g}, blur={self.blur:.4g}, n_iter={self.n_iter}, "
                 f"converged={self.converged}, backend={self.backend!r})")
 
     @property
@@ -67,13 +71,7 @@ class OTResult:
         potentials. A float, or a (B,) tensor for batched inputs. Computed on first access with two exact
         soft-mins on the points (O(NM) work, also after a multiscale solve)."""
         if self._marginal_error is None:
-            lvl, pot, eps, rho = self._level, self._state.potentials, self.eps, self.rho
-            with torch.no_grad():
-                f, g = pot.f.detach(), pot.g.detach()
-                s_f = lvl.xy(eps, lvl.b_log.detach() + g / eps)
-                s_g = lvl.yx(eps, lvl.a_log.detach() + f / eps)
-                err = (marginal_violation(lvl.a.detach(), f, s_f, eps, rho)
-                       + marginal_violation(lvl.b.detach(), g, s_g, eps, rho))
+            err = plan_marginal_error(self._level, self._state.potentials, self.eps, self.rho)
             self._marginal_error = err if self._problem.batched else float(err[0])
         return self._marginal_error
 

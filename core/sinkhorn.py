@@ -112,6 +112,14 @@ def marginal_violation(weights: torch.Tensor, pot: torch.Tensor, softmin_out: to
     return (weights * (mass - target).abs()).sum(-1)
 
 
+def plan_marginal_error(level: Level, pot: Potentials, eps: float, rho) -> torch.Tensor:
+    """L1 marginal violation (B,) of the plan of the potentials (f, g) on ``level``: two exact soft-mins."""
+    with torch.no_grad():
+        f, g = pot.f.detach(), pot.g.detach()
+        return (marginal_violation(level.a.detach(), f, level.xy(eps, level.b_log.detach() + g / eps), eps, rho)
+                + marginal_violation(level.b.detach(), g, level.yx(eps, level.a_log.detach() + f / eps), eps, rho))
+
+
 @dataclass
 class SinkhornState:
     """One annealing step, as yielded by :func:`iterate`.
@@ -396,7 +404,7 @@ def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, 
         cap = max_iter if max_iter is not None else len(eps_list) + 10_000
         # balanced: damped Newton steps on the sparse plan (see otlab.core.newton), each followed by a
         # Sinkhorn update that measures it; else (or when the plan is dense) plain Sinkhorn updates
-        newton, damping = rho is None, torch.full((level.x.shape[0],), NEWTON_DAMPING)
+        newton, damping = rho is None and level.newton, torch.full((level.a.shape[0],), NEWTON_DAMPING)
         while step < cap and above(tol):
             with torch.no_grad():
                 active = torch.ones_like(level.a[:, 0], dtype=torch.bool) if err is None else err > tol

@@ -1,0 +1,254 @@
+r"""Optimal transport between densities on a regular grid (1D, 2D, 3D, any size): :func:`solve_grid`,
+:func:`iterate_grid` and the loss module :class:`ImagesLoss`.
+
+A density is a tensor of non-negative masses on the cells of a grid, (n_1,), (n_1, n_2) or
+(n_1, n_2, n_3), or a batch of them with a leading axis. The grid spans ``extent`` (default the unit
+interval, square or cube); each value is the mass at its cell centre. The problem is the point-cloud
+problem of :func:`otlab.core.solve` on those nodes, with the same conventions: cost
+:math:`C(x, y) = |x - y|^2/2` (p = 2 only: the kernel must factorise over the axes), temperature
+:math:`\varepsilon = \text{blur}^2`, unbalanced strength :math:`\rho = \text{reach}^2`, the same
+ε-annealing and the same debiased value
+
+.. math::
+    S_\varepsilon(\alpha, \beta) = \mathrm{OT}_\varepsilon(\alpha, \beta)
+      - \tfrac12 \mathrm{OT}_\varepsilon(\alpha, \alpha) - \tfrac12 \mathrm{OT}_\varepsilon(\beta, \beta),
+
+computed by the annealing loop of :mod:`otlab.core.sinkhorn`; only the soft-min changes: it is the
+separable log-domain convolution of :mod:`otlab.core.grid_softmin`, O(N n_k) per axis pass.
+The value is differentiable in the densities: :math:`\partial S/\partial\alpha_i = f_i - f^{aa}_i`
+(envelope theorem, as for point weights).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import torch
+
+from . import checks
+from .geometry import Level, Potentials, SingleLevel
+from .grid_softmin import Grid, GridSoftmin, as_extent
+from .results import shown_value
+from .schedule import anneal_schedule
+from .sinkhorn import SinkhornState, anneal, plan_marginal_error
+from .solve import LEVEL_TOL, _validated_iteration_options
+
+
+class GridLevel(Level):
+    """Two densities on one grid, flattened to weights (B, N), with the separable soft-min for all
+    four operators. No Newton steps: they need a sparse plan over point positions."""
+
+    newton = False
+
+    def __init__(self, a: torch.Tensor, b: torch.Tensor, grid: Grid):
+        op = GridSoftmin(grid, a.device)
+        super().__init__(None, None, a, b, 2, None, ops={"xy": op, "yx": op, "xx": op, "yy": op}, name="grid")
+        self.grid, self.op = grid, op
+
+
+def grid_densities(A, B=None, *, dim=None, extent=None, names=("A", "B")):
+    """Validate one or two densities on a common grid; returns (A, B, grid, batched) with A, B batched
+    (n_batch, *shape) (B None when not given). ``dim`` (1, 2 or 3) tells batches from volumes; when
+    None it comes from ``extent`` (D pairs), else it is the number of axes (3 for a 4-axis tensor)."""
+    A = checks.as_density(names[0], A)
+    if B is not None:
+        B = checks.as_density(names[1], B)
+    if dim is None and extent is not None and not _one_pair(extent):
+        dim = len(extent)
+    if dim is None:
+        dim = min(A.dim(), 3)
+    if isinstance(dim, bool) or dim not in (1, 2, 3):
+        raise ValueError(f"dim must be 1, 2 or 3 (the number of grid axes), got {dim!r}")
+    if A.dim() not in (dim, dim + 1):
+        raise ValueError(f"{names[0]} must have shape (n_1, ..., n_{dim}) or (batch, n_1, ..., n_{dim}) for a "
+                         f"{dim}D grid, got {tuple(A.shape)}")
+    if B is not None:
+        if tuple(A.shape) != tuple(B.shape):
+            raise ValueError(f"{names[0]} and {names[1]} must lie on the same grid: shapes {tuple(A.shape)} and "
+                             f"{tuple(B.shape)} differ (resample one of them)")
+        checks.check_same_kind(names[0], A, names[1], B)
+    batched = A.dim() == dim + 1
+    grid = Grid(tuple(A.shape[-dim:]), as_extent(extent, dim))
+    if not batched:
+        A = A.unsqueeze(0)
+        B = None if B is None else B.unsqueeze(0)
+    for name, t in zip(names, (A, B)):
+        if t is not None and bool((t.detach().flatten(1).sum(-1) <= 0).any()):
+            raise ValueError(f"{name} is zero everywhere; a density needs a positive total mass")
+    return A, B, grid, batched
+
+
+def _one_pair(extent) -> bool:
+    try:
+        return len(extent) == 2 and all(not hasattr(v, "__len__") for v in extent)
+    except TypeError:
+        return True
+
+
+@dataclass
+class GridProblem:
+    level: GridLevel
+    grid: Grid
+    batched: bool
+    blur: float
+    rho: Optional[float]
+    eps_list: list
+    debias: bool
+
+
+def prepare_grid(A, B, *, blur=0.05, scaling=0.5, reach=None, debias=True, extent=None, dim=None, p=2) -> GridProblem:
+    """Validate (clear errors on bad input) and build the annealing problem on the grid."""
+    if isinstance(p, bool) or p != 2:
+        raise ValueError(f"grids support p=2 only (C = |x - y|^2/2 factorises over the axes), got p={p!r}")
+    A, B, grid, batched = grid_densities(A, B, dim=dim, extent=extent)
+    blur = checks.positive_number("blur", blur)
+    reach = checks.positive_number("reach", reach, allow_none=True)
+    scaling = checks.scaling_factor(scaling)
+    if not isinstance(debias, bool):
+        raise TypeError(f"debias must be True or False, got {type(debias).__name__}")
+    a, b = A.flatten(1), B.flatten(1)
+    if reach is None:
+        ma, mb = a.detach().sum(-1), b.detach().sum(-1)
+        if bool(((ma - mb).abs() > 1e-3 * torch.maximum(ma, mb)).any()):
+            raise ValueError("A and B have different total masses but reach=None asks for balanced OT: "
+                             "normalise them (A / A.sum()) or set reach for unbalanced OT")
+    return GridProblem(GridLevel(a, b, grid), grid, batched, blur, None if reach is None else reach ** 2,
+                       anneal_schedule(grid.diameter, blur, scaling, 2), debias)
+
+
+def _states(problem: GridProblem, options) -> Iterator[SinkhornState]:
+    lv = problem.level
+    center = torch.zeros(lv.a.shape[0], 1, problem.grid.dim, dtype=lv.a.dtype, device=lv.a.device)
+    return anneal(SingleLevel(lv), problem.eps_list, 2, problem.rho, problem.debias, center, **options)
+
+
+@dataclass
+class GridState:
+    """One annealing step of :func:`iterate_grid`: potentials f, g on the grid ((*shape) or
+    (batch, *shape)), the current value, the L1 marginal error of the potentials the step started
+    from (None when unknown), ``final`` and ``converged`` as in :class:`~otlab.core.SinkhornState`."""
+
+    step: int
+    eps: float
+    blur: float
+    f: torch.Tensor
+    g: torch.Tensor
+    value: torch.Tensor
+    marginal_error: Optional[torch.Tensor]
+    final: bool
+    converged: Optional[bool]
+
+
+def _on_grid(t: torch.Tensor, problem: GridProblem) -> torch.Tensor:
+    t = t.reshape(t.shape[0], *problem.grid.shape)
+    return t if problem.batched else t[0]
+
+
+def _grid_state(state: SinkhornState, problem: GridProblem) -> GridState:
+    unbatch = (lambda t: t) if problem.batched else (lambda t: t[0])
+    err = None if state.marginal_error is None else unbatch(state.marginal_error)
+    return GridState(state.step, state.eps, state.blur, _on_grid(state.f, problem), _on_grid(state.g, problem),
+                     unbatch(state.value), err, state.final, state.converged)
+
+
+def iterate_grid(A, B, *, blur=0.05, scaling=0.5, reach=None, debias=True, extent=None, dim=None, tol=None,
+                 max_iter=None, level_tol=LEVEL_TOL) -> Iterator[GridState]:
+    """Yield one :class:`GridState` per Sinkhorn update of :func:`solve_grid` (same arguments)."""
+    problem = prepare_grid(A, B, blur=blur, scaling=scaling, reach=reach, debias=debias, extent=extent, dim=dim)
+    for state in _states(problem, _validated_iteration_options(tol, max_iter, level_tol)):
+        yield _grid_state(state, problem)
+
+
+class GridResult:
+    """Result of :func:`solve_grid`.
+
+    Attributes:
+        value: S_ε (debias) or OT_ε, scalar (or (batch,)), differentiable in the densities.
+        f, g: potentials of OT_ε(α, β) on the grid, shape (*shape) (or (batch, *shape)).
+        f_aa, g_bb: the self-problems' potentials (None without debias).
+        eps, blur, n_iter, converged: as in :class:`~otlab.core.OTResult`.
+        grid: the :class:`~otlab.core.grid_softmin.Grid` (shape, extent, ``nodes()``).
+    """
+
+    def __init__(self, state: SinkhornState, problem: GridProblem):
+        self._state, self._problem = state, problem
+        self.grid = problem.grid
+        unbatch = (lambda t: t) if problem.batched else (lambda t: t[0])
+        pot = state.potentials
+        self.value = unbatch(state.value)
+        self.f, self.g = _on_grid(pot.f, problem), _on_grid(pot.g, problem)
+        self.f_aa = None if pot.f_aa is None else _on_grid(pot.f_aa, problem)
+        self.g_bb = None if pot.g_bb is None else _on_grid(pot.g_bb, problem)
+        self.eps, self.blur, self.n_iter, self.converged = state.eps, state.blur, state.step + 1, state.converged
+        self.debias, self.rho = problem.debias, problem.rho
+
+    def __repr__(self):
+        return (f"GridResult(value={shown_value(self.value)}, grid={self.grid.shape}, blur={self.blur:.4g}, n_iter={self.n_iter}, "
+                f"converged={self.converged})")
+
+    @property
+    def marginal_error(self):
+        r"""L1 error of the plan's marginals, :math:`\|\pi 1 - \alpha\|_1 + \|\pi^\top 1 - \beta\|_1` (unbalanced:
+        against the optimality conditions), for the returned potentials: a float (or (batch,) tensor)."""
+        err = plan_marginal_error(self._problem.level, self._state.potentials, self.eps, self.rho)
+        return err if self._problem.batched else float(err[0])
+
+    def brenier_map(self) -> torch.Tensor:
+        r"""Targets of the entropic Brenier map at every node, (*shape, D) (or (batch, *shape, D)):
+        :math:`T(x_i) = \sum_j P_{ij} y_j`, the barycentric projection of the plan's row i; with debias
+        the self-term's projection is removed, :math:`T(x_i) = x_i + \sum_j P_{ij} y_j - \sum_j P^{aa}_{ij} x_j`
+        (the same map as :meth:`otlab.core.OTResult.brenier_map`). Coordinates in axis order."""
+        lv, pot, eps = self._problem.level, self._state.potentials, self.eps
+        with torch.no_grad():
+            t = lv.op.barycentric(eps, lv.b_log.detach() + pot.g.detach() / eps)
+            if self.debias:
+                nodes = self.grid.nodes(t.dtype, t.device).reshape(1, -1, self.grid.dim)
+                t = t + nodes - lv.op.barycentric(eps, lv.a_log.detach() + pot.f_aa.detach() / eps)
+        t = t.reshape(t.shape[0], *self.grid.shape, self.grid.dim)
+        return t if self._problem.batched else t[0]
+
+
+def solve_grid(A, B, *, blur=0.05, scaling=0.5, reach=None, debias=True, extent=None, dim=None, tol=None,
+               max_iter=None, level_tol=LEVEL_TOL) -> GridResult:
+    r"""Entropic OT between two densities on one regular grid; returns a :class:`GridResult`.
+
+    Args:
+        A, B: non-negative masses on the cells, shape (n_1[, n_2[, n_3]]) or batched (batch, ...); any
+            sizes (not only powers of two), rectangular grids. Balanced OT needs equal total masses.
+        blur: σ > 0 in the units of ``extent``; ε = σ² (cost |x - y|²/2).
+        scaling: annealing ratio in (0, 1).
+        reach: None (balanced) or the unbalanced reach (ρ = reach²).
+        debias: the Sinkhorn divergence S_ε (True) or OT_ε (False).
+        extent: the box the grid spans: None (unit interval/square/cube), one (lo, hi) pair for every
+            axis, or one pair per axis. Nodes are the cell centres.
+        dim: number of grid axes (1, 2 or 3); needed only to pass a batch of 2D images as a 3-axis
+            tensor (a 3-axis tensor is otherwise one volume).
+        tol, max_iter, level_tol: as in :func:`otlab.core.solve` (plain Sinkhorn updates at the last ε
+            until the L1 marginal error is at most ``tol``).
+    """
+    problem = prepare_grid(A, B, blur=blur, scaling=scaling, reach=reach, debias=debias, extent=extent, dim=dim)
+    state = None
+    for state in _states(problem, _validated_iteration_options(tol, max_iter, level_tol)):
+        pass
+    return GridResult(state, problem)
+
+
+class ImagesLoss(torch.nn.Module):
+    r"""Sinkhorn divergence between densities on a grid, an ``nn.Module``: ``L(A, B)`` -> scalar, or
+    (batch,) for batched densities; differentiable in A and B. Arguments as :func:`solve_grid`
+    (p must be 2: cost |x - y|²/2, ε = blur²)."""
+
+    def __init__(self, blur=0.05, p=2, scaling=0.5, reach=None, debias=True, extent=None, dim=None, tol=None):
+        super().__init__()
+        if isinstance(p, bool) or p != 2:
+            raise ValueError(f"ImagesLoss supports p=2 only (the separable cost |x - y|^2/2), got p={p!r}")
+        self.options = dict(blur=blur, scaling=scaling, reach=reach, debias=debias, extent=extent, dim=dim, tol=tol)
+        prepare_grid(torch.ones(1), torch.ones(1), **{k: v for k, v in self.options.items()
+                                                      if k not in ("tol", "extent", "dim")})
+        checks.positive_number("tol", tol, allow_none=True)
+
+    def forward(self, A, B) -> torch.Tensor:
+        return solve_grid(A, B, **self.options).value
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.options.items())

@@ -38,6 +38,7 @@ cloud k (:meth:`otlab.core.OTResult.brenier_map`, debiased by default), computed
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
@@ -135,10 +136,11 @@ def _barycenter_update(op: GridSoftmin, eps: float, log_a: torch.Tensor, w: torc
     g = -eps * op.logconv(eps, log_a + f / eps)
     beta = pot.log_density.exp()
     err = (w * (beta * ((pot.g - g) / eps).exp().sub(1).abs()).flatten(1).sum(-1)).sum()
-    log_d = pot.log_density + pot.q / eps if pot.q is not None else torch.zeros_like(pot.log_density)
-    log_b = log_d - (wv * g).sum(0) / eps
+    log_b = -(wv * g).sum(0) / eps  # plain: d = 1
     q = None
     if pot.q is not None:
+        log_d = pot.log_density + pot.q / eps
+        log_b = log_b + log_d
         for inner in range(DEBIAS_STEPS):
             conv_d = op.logconv(eps, log_d)
             if inner == 0:
@@ -161,10 +163,8 @@ def iterate_barycenter_grid(densities, weights=None, *, blur=0.05, scaling=0.5, 
     scaling = checks.scaling_factor(scaling)
     tol = checks.positive_number("tol", tol)
     level_tol = checks.positive_number("level_tol", level_tol, allow_none=True)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    if not isinstance(debias, bool):
-        raise TypeError(f"debias must be True or False, got {type(debias).__name__}")
+    max_iter = checks.integer("max_iter", max_iter)
+    debias = checks.flag("debias", debias)
     w = barycentric_weights(weights, A.shape[0], WORK_DTYPE, A.device)
     work = A.detach().to(WORK_DTYPE)
     log_a = (work / work.flatten(1).sum(-1).view(-1, *([1] * grid.dim))).log()
@@ -176,7 +176,7 @@ def iterate_barycenter_grid(densities, weights=None, *, blur=0.05, scaling=0.5, 
     else:
         zeros = torch.zeros_like(work)
         pot = BarycenterPotentials(zeros, zeros, torch.zeros_like(work[0]) if debias else None,
-                                   torch.full_like(work[0], -float(torch.tensor(grid.size, dtype=WORK_DTYPE).log())))
+                                   torch.full_like(work[0], -math.log(grid.size)))  # uniform β
     step = 0
     for k, eps in enumerate(eps_list):
         last = k == len(eps_list) - 1
@@ -184,8 +184,7 @@ def iterate_barycenter_grid(densities, weights=None, *, blur=0.05, scaling=0.5, 
         room = max_iter - step - (len(eps_list) - 1 - k)  # one update per temperature left, at least
         for extra in range(1, max_iter + 1):
             pot, err = _barycenter_update(op, eps, log_a, w, pot)
-            stop = (limit is not None and err <= limit) or limit is None or extra >= room \
-                or (not last and extra > LEVEL_MAX_UPDATES)
+            stop = limit is None or err <= limit or extra >= room or (not last and extra > LEVEL_MAX_UPDATES)
             final = last and stop
             beta = pot.log_density.exp()
             yield GridBarycenter(step, eps, eps ** 0.5, beta.to(A.dtype), float(beta.sum()), err, pot, grid,
@@ -254,22 +253,19 @@ def iterate_barycenter_points(clouds, weights=None, *, n_support=None, blur=0.05
     """Yield the support (n_support, D) after each fixed-point step of :func:`barycenter_points`."""
     points, masses = _clouds(clouds, masses)
     w = barycentric_weights(weights, len(points), points[0].dtype, points[0].device)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    steps = checks.integer("steps", steps)
     tol = checks.positive_number("tol", tol)
     if init is not None:
         x = checks.as_points("init", init)
         checks.check_pair(x, points[0], "init", "clouds[0]")
     else:
         src = points[int(w.argmax())]
-        if n_support is None:
-            n_support = max(c.shape[0] for c in points)
-        if isinstance(n_support, bool) or not isinstance(n_support, int) or n_support < 1:
-            raise ValueError(f"n_support must be a positive integer, got {n_support!r}")
+        n_support = checks.integer("n_support", max(c.shape[0] for c in points) if n_support is None else n_support)
         pick = torch.linspace(0, src.shape[0] - 1, n_support).round().long()
         x = src[pick]
     x = x.detach().clone()
-    scale = float(torch.cat([x] + points).detach().amax(0).sub(torch.cat([x] + points).detach().amin(0)).norm())
+    everything = torch.cat([x] + points).detach()
+    scale = float((everything.amax(0) - everything.amin(0)).norm())
     for _ in range(steps):
         new = sum(float(wk) * solve(x, y, None, b.detach(), blur=blur, debias=debias, scaling=scaling).brenier_map()
                   for wk, y, b in zip(w, points, masses) if float(wk) > 0)

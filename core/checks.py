@@ -14,6 +14,21 @@ import torch
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
+def real_tensor(name: str, x, what: str) -> torch.Tensor:
+    """``x`` as a floating tensor: tensors and array-likes (numpy arrays, lists) of real numbers;
+    integers are promoted to the default float dtype. ``what`` names the content in the error."""
+    if not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(x)
+        except Exception as err:  # torch raises several types for unconvertible input
+            raise TypeError(f"{name} must be a tensor or an array of {what}, got {type(x).__name__}") from err
+    if not x.is_floating_point():
+        if x.dtype in (torch.bool, torch.complex64, torch.complex128):
+            raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        x = x.to(torch.get_default_dtype())
+    return x
+
+
 def as_points(name: str, x, finite: bool = True) -> torch.Tensor:
     """Return ``x`` as a floating tensor of shape (N, D) or (B, N, D), or raise.
 
@@ -21,15 +36,7 @@ def as_points(name: str, x, finite: bool = True) -> torch.Tensor:
     default float dtype. ``finite=False`` leaves the NaN/inf check to :func:`finite_points` (to run
     it after the device checks of :func:`check_pair`).
     """
-    if not isinstance(x, torch.Tensor):
-        try:
-            x = torch.as_tensor(x)
-        except Exception as err:  # torch raises several types for unconvertible input
-            raise TypeError(f"{name} must be a tensor or an array of points, got {type(x).__name__}") from err
-    if not (x.is_floating_point()):
-        if x.dtype in (torch.bool, torch.complex64, torch.complex128):
-            raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
-        x = x.to(torch.get_default_dtype())
+    x = real_tensor(name, x, "points")
     if x.dim() not in (2, 3):
         raise ValueError(f"{name} must have shape (N, D) or (B, N, D), got shape {tuple(x.shape)}")
     if x.shape[-2] == 0:
@@ -138,6 +145,32 @@ def positive_number(name: str, value, allow_none: bool = False) -> Optional[floa
     return value
 
 
+def equal_masses(names: str, a: torch.Tensor, b: torch.Tensor, fix: str) -> None:
+    """Balanced OT (reach=None) needs equal total masses: raise unless sum(a) and sum(b) (last axis,
+    per batch item) agree to 1e-3 relative. ``names`` ("a and b") and ``fix`` go into the message."""
+    ma, mb = a.detach().sum(-1), b.detach().sum(-1)
+    if bool(((ma - mb).abs() > 1e-3 * torch.maximum(ma, mb)).any()):
+        raise ValueError(f"{names} have different total masses but reach=None asks for balanced OT: "
+                         f"{fix} or set reach for unbalanced OT")
+
+
+def integer(name: str, value, minimum: int = 1, allow_none: bool = False) -> Optional[int]:
+    """Return ``value`` if it is an int >= ``minimum`` (or None when allowed), else raise."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {'None or ' if allow_none else ''}{what}, got {value!r}")
+    return value
+
+
+def flag(name: str, value) -> bool:
+    """Return ``value`` if it is True or False, else raise (1, "yes", None are refused)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return value
+
+
 def scaling_factor(value) -> float:
     """The annealing ratio: a number in (0, 1)."""
     s = positive_number("scaling", value)
@@ -178,15 +211,7 @@ def cost_function(cost):
 def as_density(name: str, A) -> torch.Tensor:
     """Return ``A`` as a floating tensor of finite, non-negative masses on a grid (at least one axis,
     no empty axis), or raise. Integer input is promoted to the default float dtype."""
-    if not isinstance(A, torch.Tensor):
-        try:
-            A = torch.as_tensor(A)
-        except Exception as err:
-            raise TypeError(f"{name} must be a tensor or an array of masses on a grid, got {type(A).__name__}") from err
-    if not A.is_floating_point():
-        if A.dtype in (torch.bool, torch.complex64, torch.complex128):
-            raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}")
-        A = A.to(torch.get_default_dtype())
+    A = real_tensor(name, A, "masses on a grid")
     if A.dim() == 0 or A.numel() == 0:
         raise ValueError(f"{name} must be a non-empty density on a grid, e.g. shape (H, W), got {tuple(A.shape)}")
     ad = A.detach()

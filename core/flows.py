@@ -58,8 +58,7 @@ def gradient_flow(loss: Callable, x, y, *, a=None, b=None, lr: float = 0.05,
     if bool((a.detach() <= 0).any()):
         raise ValueError("a must be positive: the flow divides each particle's gradient by its weight a_i")
     lr = checks.positive_number("lr", lr)
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-        raise ValueError(f"steps must be None or an integer >= 0, got {steps!r}")
+    steps = checks.integer("steps", steps, minimum=0, allow_none=True)
     x = x.detach().clone()
     weights = a.detach().unsqueeze(-1)
     step = 0

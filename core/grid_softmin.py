@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 
@@ -175,6 +175,11 @@ class GridSoftmin:
         return torch.stack(means, dim=-1).reshape(h.shape[0], -1, grid.dim).to(h.dtype)
 
 
+def extent_axes(extent) -> Optional[int]:
+    """The number of axes an ``extent`` names: None for None or a single (lo, hi) pair (every axis)."""
+    return None if extent is None or _is_pair(extent) else len(extent)
+
+
 def as_extent(extent, dim: int) -> Tuple[Tuple[float, float], ...]:
     """``extent`` as D (lo, hi) pairs: None -> the unit box, one pair -> every axis, or D pairs."""
     if extent is None:
@@ -194,4 +199,5 @@ def as_extent(extent, dim: int) -> Tuple[Tuple[float, float], ...]:
 
 
 def _is_pair(extent: Sequence) -> bool:
-    return len(extent) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in extent)
+    """Whether ``extent`` is one (lo, hi) pair of numbers (numpy and 0-d torch scalars included)."""
+    return len(extent) == 2 and all(not isinstance(v, bool) and not hasattr(v, "__len__") for v in extent)

@@ -27,7 +27,7 @@ import torch
 
 from . import checks
 from .geometry import Level, Potentials, SingleLevel
-from .grid_softmin import Grid, GridSoftmin, as_extent
+from .grid_softmin import Grid, GridSoftmin, as_extent, extent_axes
 from .results import shown_value
 from .schedule import anneal_schedule
 from .sinkhorn import SinkhornState, anneal, plan_marginal_error
@@ -46,43 +46,38 @@ class GridLevel(Level):
         self.grid, self.op = grid, op
 
 
-def grid_densities(A, B=None, *, dim=None, extent=None, names=("A", "B")):
-    """Validate one or two densities on a common grid; returns (A, B, grid, batched) with A, B batched
-    (n_batch, *shape) (B None when not given). ``dim`` (1, 2 or 3) tells batches from volumes; when
-    None it comes from ``extent`` (D pairs), else it is the number of axes (3 for a 4-axis tensor)."""
-    A = checks.as_density(names[0], A)
-    if B is not None:
-        B = checks.as_density(names[1], B)
-    if dim is None and extent is not None and not _one_pair(extent):
-        dim = len(extent)
+def grid_densities(A, B, *, dim=None, extent=None):
+    """Validate two densities on a common grid; returns (A, B, grid, batched) with A, B batched
+    (n_batch, *shape). ``dim`` (1, 2 or 3) tells batches from volumes; when None it comes from
+    ``extent`` (D pairs), else it is the number of axes (3 for a 4-axis tensor)."""
+    A, B = checks.as_density("A", A), checks.as_density("B", B)
     if dim is None:
-        dim = min(A.dim(), 3)
+        dim = extent_axes(extent) or min(A.dim(), 3)
     if isinstance(dim, bool) or dim not in (1, 2, 3):
         raise ValueError(f"dim must be 1, 2 or 3 (the number of grid axes), got {dim!r}")
     if A.dim() not in (dim, dim + 1):
-        raise ValueError(f"{names[0]} must have shape (n_1, ..., n_{dim}) or (batch, n_1, ..., n_{dim}) for a "
+        raise ValueError(f"A must have shape (n_1, ..., n_{dim}) or (batch, n_1, ..., n_{dim}) for a "
                          f"{dim}D grid, got {tuple(A.shape)}")
-    if B is not None:
-        if tuple(A.shape) != tuple(B.shape):
-            raise ValueError(f"{names[0]} and {names[1]} must lie on the same grid: shapes {tuple(A.shape)} and "
-                             f"{tuple(B.shape)} differ (resample one of them)")
-        checks.check_same_kind(names[0], A, names[1], B)
+    if tuple(A.shape) != tuple(B.shape):
+        raise ValueError(f"A and B must lie on the same grid: shapes {tuple(A.shape)} and {tuple(B.shape)} differ "
+                         "(resample one of them)")
+    checks.check_same_kind("A", A, "B", B)
     batched = A.dim() == dim + 1
     grid = Grid(tuple(A.shape[-dim:]), as_extent(extent, dim))
     if not batched:
-        A = A.unsqueeze(0)
-        B = None if B is None else B.unsqueeze(0)
-    for name, t in zip(names, (A, B)):
-        if t is not None and bool((t.detach().flatten(1).sum(-1) <= 0).any()):
+        A, B = A.unsqueeze(0), B.unsqueeze(0)
+    for name, t in (("A", A), ("B", B)):
+        if bool((t.detach().flatten(1).sum(-1) <= 0).any()):
             raise ValueError(f"{name} is zero everywhere; a density needs a positive total mass")
     return A, B, grid, batched
 
 
-def _one_pair(extent) -> bool:
-    try:
-        return len(extent) == 2 and all(not hasattr(v, "__len__") for v in extent)
-    except TypeError:
-        return True
+def grid_settings(blur, scaling, reach, debias, p=2) -> dict:
+    """Validated solver settings of the grid functions (clear errors): blur, scaling, reach, debias."""
+    if isinstance(p, bool) or p != 2:
+        raise ValueError(f"grids support p=2 only (C = |x - y|^2/2 factorises over the axes), got p={p!r}")
+    return dict(blur=checks.positive_number("blur", blur), scaling=checks.scaling_factor(scaling),
+                reach=checks.positive_number("reach", reach, allow_none=True), debias=checks.flag("debias", debias))
 
 
 @dataclass
@@ -95,25 +90,25 @@ class GridProblem:
     eps_list: list
     debias: bool
 
+    def unbatched(self, t: torch.Tensor) -> torch.Tensor:
+        """Drop the batch axis that unbatched inputs were given."""
+        return t if self.batched else t[0]
 
-def prepare_grid(A, B, *, blur=0.05, scaling=0.5, reach=None, debias=True, extent=None, dim=None, p=2) -> GridProblem:
+    def on_grid(self, t: torch.Tensor) -> torch.Tensor:
+        """Flattened values (n_batch, N) -> (*shape), or (n_batch, *shape) for batched inputs."""
+        return self.unbatched(t.reshape(t.shape[0], *self.grid.shape))
+
+
+def prepare_grid(A, B, *, blur=0.05, scaling=0.5, reach=None, debias=True, extent=None, dim=None) -> GridProblem:
     """Validate (clear errors on bad input) and build the annealing problem on the grid."""
-    if isinstance(p, bool) or p != 2:
-        raise ValueError(f"grids support p=2 only (C = |x - y|^2/2 factorises over the axes), got p={p!r}")
     A, B, grid, batched = grid_densities(A, B, dim=dim, extent=extent)
-    blur = checks.positive_number("blur", blur)
-    reach = checks.positive_number("reach", reach, allow_none=True)
-    scaling = checks.scaling_factor(scaling)
-    if not isinstance(debias, bool):
-        raise TypeError(f"debias must be True or False, got {type(debias).__name__}")
+    settings = grid_settings(blur, scaling, reach, debias)
     a, b = A.flatten(1), B.flatten(1)
-    if reach is None:
-        ma, mb = a.detach().sum(-1), b.detach().sum(-1)
-        if bool(((ma - mb).abs() > 1e-3 * torch.maximum(ma, mb)).any()):
-            raise ValueError("A and B have different total masses but reach=None asks for balanced OT: "
-                             "normalise them (A / A.sum()) or set reach for unbalanced OT")
-    return GridProblem(GridLevel(a, b, grid), grid, batched, blur, None if reach is None else reach ** 2,
-                       anneal_schedule(grid.diameter, blur, scaling, 2), debias)
+    if settings["reach"] is None:
+        checks.equal_masses("A and B", a, b, "normalise them (A / A.sum())")
+    rho = None if settings["reach"] is None else settings["reach"] ** 2
+    return GridProblem(GridLevel(a, b, grid), grid, batched, settings["blur"], rho,
+                       anneal_schedule(grid.diameter, settings["blur"], settings["scaling"], 2), settings["debias"])
 
 
 def _states(problem: GridProblem, options) -> Iterator[SinkhornState]:
@@ -139,16 +134,10 @@ class GridState:
     converged: Optional[bool]
 
 
-def _on_grid(t: torch.Tensor, problem: GridProblem) -> torch.Tensor:
-    t = t.reshape(t.shape[0], *problem.grid.shape)
-    return t if problem.batched else t[0]
-
-
 def _grid_state(state: SinkhornState, problem: GridProblem) -> GridState:
-    unbatch = (lambda t: t) if problem.batched else (lambda t: t[0])
-    err = None if state.marginal_error is None else unbatch(state.marginal_error)
-    return GridState(state.step, state.eps, state.blur, _on_grid(state.f, problem), _on_grid(state.g, problem),
-                     unbatch(state.value), err, state.final, state.converged)
+    err = None if state.marginal_error is None else problem.unbatched(state.marginal_error)
+    return GridState(state.step, state.eps, state.blur, problem.on_grid(state.f), problem.on_grid(state.g),
+                     problem.unbatched(state.value), err, state.final, state.converged)
 
 
 def iterate_grid(A, B, *, blur=0.05, scaling=0.5, reach=None, debias=True, extent=None, dim=None, tol=None,
@@ -173,14 +162,14 @@ class GridResult:
     def __init__(self, state: SinkhornState, problem: GridProblem):
         self._state, self._problem = state, problem
         self.grid = problem.grid
-        unbatch = (lambda t: t) if problem.batched else (lambda t: t[0])
         pot = state.potentials
-        self.value = unbatch(state.value)
-        self.f, self.g = _on_grid(pot.f, problem), _on_grid(pot.g, problem)
-        self.f_aa = None if pot.f_aa is None else _on_grid(pot.f_aa, problem)
-        self.g_bb = None if pot.g_bb is None else _on_grid(pot.g_bb, problem)
+        self.value = problem.unbatched(state.value)
+        self.f, self.g = problem.on_grid(pot.f), problem.on_grid(pot.g)
+        self.f_aa = None if pot.f_aa is None else problem.on_grid(pot.f_aa)
+        self.g_bb = None if pot.g_bb is None else problem.on_grid(pot.g_bb)
         self.eps, self.blur, self.n_iter, self.converged = state.eps, state.blur, state.step + 1, state.converged
         self.debias, self.rho = problem.debias, problem.rho
+        self._marginal_error = None
 
     def __repr__(self):
         return (f"GridResult(value={shown_value(self.value)}, grid={self.grid.shape}, blur={self.blur:.4g}, n_iter={self.n_iter}, "
@@ -189,9 +178,12 @@ class GridResult:
     @property
     def marginal_error(self):
         r"""L1 error of the plan's marginals, :math:`\|\pi 1 - \alpha\|_1 + \|\pi^\top 1 - \beta\|_1` (unbalanced:
-        against the optimality conditions), for the returned potentials: a float (or (batch,) tensor)."""
-        err = plan_marginal_error(self._problem.level, self._state.potentials, self.eps, self.rho)
-        return err if self._problem.batched else float(err[0])
+        against the optimality conditions), for the returned potentials: a float (or (batch,) tensor),
+        computed on first access."""
+        if self._marginal_error is None:
+            err = plan_marginal_error(self._problem.level, self._state.potentials, self.eps, self.rho)
+            self._marginal_error = err if self._problem.batched else float(err[0])
+        return self._marginal_error
 
     def brenier_map(self) -> torch.Tensor:
         r"""Targets of the entropic Brenier map at every node, (*shape, D) (or (batch, *shape, D)):
@@ -204,8 +196,7 @@ class GridResult:
             if self.debias:
                 nodes = self.grid.nodes(t.dtype, t.device).reshape(1, -1, self.grid.dim)
                 t = t + nodes - lv.op.barycentric(eps, lv.a_log.detach() + pot.f_aa.detach() / eps)
-        t = t.reshape(t.shape[0], *self.grid.shape, self.grid.dim)
-        return t if self._problem.batched else t[0]
+        return self._problem.unbatched(t.reshape(t.shape[0], *self.grid.shape, self.grid.dim))
 
 
 def solve_grid(A, B, *, blur=0.05, scaling=0.5, reach=None, debias=True, extent=None, dim=None, tol=None,
@@ -240,12 +231,9 @@ class ImagesLoss(torch.nn.Module):
 
     def __init__(self, blur=0.05, p=2, scaling=0.5, reach=None, debias=True, extent=None, dim=None, tol=None):
         super().__init__()
-        if isinstance(p, bool) or p != 2:
-            raise ValueError(f"ImagesLoss supports p=2 only (the separable cost |x - y|^2/2), got p={p!r}")
-        self.options = dict(blur=blur, scaling=scaling, reach=reach, debias=debias, extent=extent, dim=dim, tol=tol)
-        prepare_grid(torch.ones(1), torch.ones(1), **{k: v for k, v in self.options.items()
-                                                      if k not in ("tol", "extent", "dim")})
+        grid_settings(blur, scaling, reach, debias, p)  # clear errors now rather than at the first call
         checks.positive_number("tol", tol, allow_none=True)
+        self.options = dict(blur=blur, scaling=scaling, reach=reach, debias=debias, extent=extent, dim=dim, tol=tol)
 
     def forward(self, A, B) -> torch.Tensor:
         return solve_grid(A, B, **self.options).value

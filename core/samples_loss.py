@@ -69,10 +69,8 @@ class SamplesLoss(torch.nn.Module):
         if kernel is not None:
             raise ValueError("kernel must be None: otlab's kernel losses are 'gaussian', 'laplacian' and 'energy'")
         self.cluster_scale = checks.positive_number("cluster_scale", cluster_scale, allow_none=True)
-        for name, flag in (("debias", debias), ("potentials", potentials), ("verbose", verbose)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be True or False, got {type(flag).__name__}")
-        self.debias, self.potentials, self.verbose = debias, potentials, verbose
+        self.debias, self.potentials, self.verbose = (checks.flag(name, value) for name, value in (
+            ("debias", debias), ("potentials", potentials), ("verbose", verbose)))
         self.backend = checks.choice("backend", backend, BACKENDS)
         unknown = set(convergence) - {"level_tol", "tol", "max_iter"}
         if unknown:

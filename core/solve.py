@@ -104,16 +104,12 @@ def prepare(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, de
     truncate = checks.positive_number("truncate", truncate, allow_none=True)
     cost = checks.cost_function(cost)
     backend = checks.choice("backend", backend, BACKENDS)
-    if not isinstance(debias, bool):
-        raise TypeError(f"debias must be True or False, got {type(debias).__name__}")
+    debias = checks.flag("debias", debias)
     batched = x.dim() == 3
     if not batched:
         x, y, a, b = x.unsqueeze(0), y.unsqueeze(0), a.unsqueeze(0), b.unsqueeze(0)
     if reach is None:
-        ma, mb = a.detach().sum(-1), b.detach().sum(-1)
-        if bool(((ma - mb).abs() > 1e-3 * torch.maximum(ma, mb)).any()):
-            raise ValueError("a and b have different total masses but reach=None asks for balanced OT: "
-                             "normalise the weights or set reach for unbalanced OT")
+        checks.equal_masses("a and b", a, b, "normalise the weights")
     if diameter is None:
         diameter = joint_diameter(x, y)
     backend = choose_backend(backend, x, y, cost)
@@ -129,8 +125,7 @@ def prepare(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, de
 def _validated_iteration_options(tol, max_iter, level_tol):
     tol = checks.positive_number("tol", tol, allow_none=True)
     level_tol = checks.positive_number("level_tol", level_tol, allow_none=True)
-    if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1):
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    max_iter = checks.integer("max_iter", max_iter, allow_none=True)
     return dict(tol=tol, max_iter=max_iter, level_tol=level_tol)
 
 

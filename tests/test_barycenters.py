@@ -112,8 +112,10 @@ def test_debiased_is_sharper_and_minimises_the_divergences():
 
 def test_agrees_with_pot_where_pot_converges_and_beats_it_where_not():
     """POT's convolutional_barycenter2d_debiased on its grid (linspace(0, 1, n): our extent widened by
-    half a cell), reg = 2ε. At 1.5 px of blur both converge: L1 distance measured 2e-4. At 0.7 px
-    POT stops at another point (L1 0.37 away): its Σ w_k S_ε is higher than ours."""
+    half a cell), reg = 2ε, 3000 updates each. At 1.5 px both reach the same objective Σ w_k S_ε
+    (measured relative gap 3e-7) and nearly the same density (L1 0.004: the objective is flat along
+    fine ringing modes that neither run has finished, see docs/core.md). At 0.7 px POT stops at
+    another point (L1 0.37 away) whose objective is 4% higher than ours."""
     ot = pytest.importorskip("ot")
     n, w = 16, [0.2, 0.3, 0.5]
     A = three_blobs(n)
@@ -123,10 +125,12 @@ def test_agrees_with_pot_where_pot_converges_and_beats_it_where_not():
         ours = barycenter_grid(A, w, blur=blur, extent=extent, tol=1e-7, max_iter=3000).density
         theirs = torch.as_tensor(ot.bregman.convolutional_barycenter2d_debiased(
             A.numpy(), 2 * blur ** 2, np.array(w), stopThr=1e-10, numItermax=3000, warn=False))
+        mine, pots = divergence_sum(ours, A, w, blur, extent), divergence_sum(theirs, A, w, blur, extent)
         if pixels == 1.5:
-            assert float((ours - theirs).abs().sum()) < 2e-3
+            assert abs(mine - pots) < 1e-5 * pots
+            assert float((ours - theirs).abs().sum()) < 0.01
         else:
-            assert divergence_sum(ours, A, w, blur, extent) < divergence_sum(theirs, A, w, blur, extent) - 1e-4
+            assert mine < pots - 1e-4
 
 
 def test_plain_barycenter_equals_pot_convolutional():

@@ -1,22 +1,15 @@
 """The gallery: one card per demo (thumbnail, title, one line, link) and the registry of demos."""
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from importlib import import_module
-from pathlib import Path
 from typing import List
 
 import panel as pn
 
+from .settings import assets_dir
 
-def _assets_dir() -> Path:
-    """assets/ of a checkout (editable install), else the copy a wheel installs under share/otlab."""
-    checkout = Path(__file__).resolve().parent.parent / "assets"
-    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "otlab" / "assets"
-
-
-ASSETS = _assets_dir()
+ASSETS = assets_dir()
 
 
 @dataclass(frozen=True)
@@ -43,6 +36,9 @@ DEMOS: List[Demo] = [
          "the target while kernel flows stall or get stuck.", "flows.png", "otlab.demos.flows.view:FlowsDemo"),
     Demo("sorting", "OT is sorting", "In 1D, sort and match quantiles; in 2D, watch greedy stall, the auction "
          "close the gap and Sinkhorn blur the matching.", "sorting.png", "otlab.demos.sorting.view:SortingDemo"),
+    Demo("barycenters", "Barycenters", "Drag a point between 3 or 4 shapes: their Wasserstein barycenter morphs "
+         "one into the other while the Euclidean average only cross-fades.", "barycenters.png",
+         "otlab.demos.barycenters.view:BarycentersDemo"),
 ]
 
 CARD_CSS = """

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 #: environment variable read by every new session: "cpu", "cuda" or "auto"
 DEVICE_ENV = "OTLAB_DEVICE"
@@ -21,3 +23,15 @@ def default_device() -> str:
 def cloud_size(device: str) -> int:
     """Default points per cloud: CPU-safe (a browser redraws 400 points at 30+ fps), larger on a GPU."""
     return 3000 if device == "cuda" else 400
+
+
+def assets_dir() -> Path:
+    """assets/ of a checkout (editable install), else the copy a wheel installs under share/otlab."""
+    checkout = Path(__file__).resolve().parent.parent / "assets"
+    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "otlab" / "assets"
+
+
+def grid_side(device: str) -> int:
+    """Default pixels per side of the grid demos: 64 keeps a live barycenter at ~8 frames/s while
+    dragging on 2 CPU cores (docs/benchmarks.md); 128 on a GPU."""
+    return 128 if device == "cuda" else 64

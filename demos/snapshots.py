@@ -64,3 +64,47 @@ def snapshot_grid(rows: Sequence[Tuple[str, Sequence[Tuple[float, Optional[np.nd
     buffer = io.BytesIO()
     img.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+#: white -> deep blue: mass drawn as ink, readable on a projector and on paper
+INK = np.array([[255, 255, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]], np.float64)
+
+
+def density_rgb(image: np.ndarray) -> np.ndarray:
+    """An image (n_x, n_y) in [0, 1] (axis 0 = x, axis 1 = y, as on the grids) as (n_y, n_x, 3) uint8
+    RGB rows top to bottom, coloured with :data:`INK`."""
+    t = np.clip(np.asarray(image, dtype=np.float64).T[::-1], 0, 1) * (len(INK) - 1)
+    low = np.minimum(t.astype(int), len(INK) - 2)
+    frac = (t - low)[..., None]
+    return ((1 - frac) * INK[low] + frac * INK[low + 1]).round().astype(np.uint8)
+
+
+def interpolation_grid_png(rows: Sequence[Sequence[np.ndarray]], title: str, triangle: bool = False,
+                           points: bool = False) -> bytes:
+    """PNG bytes of a grid of barycenters, a row per entry of ``rows`` (top first). A cell is an image
+    (n_x, n_y) in [0, 1], or with ``points`` a point cloud (n, 2) in the unit square. ``triangle``: row r holds r + 1
+    cells, centred, so that the rows draw the weight triangle (apex on top)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    side = max(len(row) for row in rows)
+    cell = CELL // 2 + 20
+    img = Image.new("RGB", (side * cell + 20, len(rows) * cell + HEADER_H + 10), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 8), title, fill="black", font=ImageFont.load_default(size=15))
+    for r, row in enumerate(rows):
+        left0 = 10 + ((side - len(row)) * cell) // 2 if triangle else 10
+        for j, content in enumerate(row):
+            left, top = left0 + j * cell, HEADER_H + r * cell
+            box = (left + 4, top + 4, left + cell - 4, top + cell - 4)
+            if points:
+                draw.rectangle(box, outline="#cccccc")
+                size = cell - 8
+                for x, y in content:
+                    px, py = box[0] + x * size, box[1] + (1 - y) * size
+                    draw.ellipse([px - 1.5, py - 1.5, px + 1.5, py + 1.5], fill=tuple(int(c) for c in INK[-1]))
+            else:
+                tile = Image.fromarray(density_rgb(content)).resize((cell - 8, cell - 8), Image.BILINEAR)
+                img.paste(tile, box[:2])
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,133 @@
+"""The barycenter explorer's headless model and its density helpers (no browser, no Panel)."""
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from otlab.core import barycenter_grid
+from otlab.demos.barycenters.model import (BarycentersModel, picker_corners, point_of, weights_at)
+from otlab.demos.densities import (SHAPES, VOLUMES, image_density, sample_density, shape_density,
+                                   volume_density)
+
+
+def test_picker_weights_are_barycentric_and_bilinear():
+    for k in (3, 4):
+        corners = picker_corners(k)
+        for i, c in enumerate(corners):
+            assert np.allclose(weights_at(c, k), np.eye(k)[i], atol=1e-12)
+        centre = corners.mean(0)
+        assert np.allclose(weights_at(centre, k), np.full(k, 1 / k), atol=1e-12)
+    # a point of the triangle is the weighted mean of the corners; outside points are clipped
+    w = np.array([0.2, 0.5, 0.3])
+    assert np.allclose(weights_at(point_of(w, 3), 3), w, atol=1e-12)
+    far = weights_at((5.0, -3.0), 3)
+    assert far.min() >= 0 and abs(far.sum() - 1) < 1e-12 and far[2] == 0
+    # bilinear: (u, v) = (0.25, 0.5)
+    assert np.allclose(weights_at((0.25, 0.5), 4), [0.375, 0.125, 0.125, 0.375])
+    assert np.allclose(point_of(weights_at((0.25, 0.5), 4), 4), (0.25, 0.5))
+    with pytest.raises(ValueError, match="3 or 4"):
+        picker_corners(5)
+
+
+def test_shapes_images_and_volumes():
+    for name in SHAPES:
+        d = shape_density(name, 40)
+        assert d.shape == (40, 40) and d.min() >= 0 and d.sum() > 40  # a shape covers > 40 of 1600 cells
+    for name in VOLUMES:
+        v = volume_density(name, 16)
+        assert v.shape == (16, 16, 16) and v.sum() > 16
+    # orientation: a dark top-left pixel of an image is at small x, large y
+    gray = np.ones((10, 20))
+    gray[0, 0] = 0
+    d = image_density(gray, 20)
+    i, j = np.unravel_index(d.argmax(), d.shape)
+    assert (i, j) == (0, 14)  # padded to 20 x 20: the image's rows 0..9 are canvas rows 5..14, y cells 14..5
+    with pytest.raises(ValueError, match="unknown shape"):
+        shape_density("unicorn", 8)
+    pts = sample_density(shape_density("square", 32), 2000, np.random.default_rng(0))
+    assert pts.shape == (2000, 2) and np.abs(pts - 0.5).max() < 0.27  # the square spans ±0.26 (± a cell)
+
+
+def test_barycenter_frames_match_the_core_and_the_average():
+    """The settled live barycenter equals barycenter_grid at the same weights (L1 < 0.01, the demo's
+    tolerance 1e-3 on the marginals), and the Euclidean panel is Σ w_k α_k."""
+    m = BarycentersModel(resolution=32, blur=0.04, point=(0.6, 0.3))
+    frame = m.settle()
+    assert frame.settled and abs(frame.mass - 1) < 1e-3 and frame.density.shape == (32, 32)
+    stack = np.stack([shape_density(n, 32) for n in m.inputs])
+    stack /= stack.sum((1, 2), keepdims=True)
+    ref = barycenter_grid(torch.as_tensor(stack), frame.weights, blur=0.04, tol=1e-3).density.numpy()
+    got = m._state.density.double().numpy()
+    assert np.abs(got - ref).sum() < 0.01
+    average = np.tensordot(frame.weights, stack, axes=1)
+    shown = frame.average * (average.max() / frame.average.max())
+    assert np.corrcoef(shown.ravel(), average.ravel())[0, 1] > 0.99
+
+
+def test_moving_the_point_warm_starts_and_settles_where_a_cold_start_does():
+    m = BarycentersModel(resolution=32, blur=0.04)
+    first = m.settle()
+    m.point = (0.9, 0.1)  # near corner B
+    frame = m.step()
+    assert frame.generation == first.generation and frame.version > first.version  # no restart
+    frame = m.settle()
+    assert frame.settled and frame.weights[1] > 0.75
+    cold = BarycentersModel(resolution=32, blur=0.04, point=(0.9, 0.1)).settle()
+    assert np.abs(frame.density - cold.density).mean() < 0.02  # images in [0, 1]
+    # a settled frame is returned unchanged
+    assert m.step().version == frame.version
+
+
+def test_corner_weight_gives_back_the_input():
+    """At corner B (weights (0, 1, 0)) the barycenter is input B (the ring): most of its mass sits on
+    the ring's cells."""
+    m = BarycentersModel(resolution=32, blur=0.03, point=tuple(picker_corners(3)[1]))
+    m.settle()
+    ring = shape_density("ring", 32) > 0
+    assert float(m._state.density.double().numpy()[ring].sum()) > 0.9
+
+
+def test_points_mode_volumes_and_four_inputs():
+    m = BarycentersModel(mode="point clouds", n_points=80, blur=0.05, inputs=["disk", "square", "ring", "cross"],
+                         point=(1.0, 0.0))
+    frame = m.settle(max_frames=50)
+    assert frame.support.shape == (80, 2) and frame.weights[1] == 1.0
+    # at corner B the support is a sample of the square (side 0.52 around the centre)
+    assert np.abs(frame.support - 0.5).max() < 0.3
+    v = BarycentersModel(mode="volumes (3D)", volume_resolution=16, blur=0.06)
+    frame = v.settle()
+    assert frame.sizes == (16, 16, 16) and frame.density.shape == (16, 16) and abs(frame.mass - 1) < 1e-3
+
+
+def test_interpolation_grid_png():
+    from PIL import Image
+
+    m = BarycentersModel(resolution=20, blur=0.06)
+    rows = m.grid_weights()
+    assert [len(r) for r in rows] == [1, 2, 3, 4, 5]
+    assert np.allclose(rows[0][0], [0, 0, 1]) and np.allclose(rows[4][0], [1, 0, 0])
+    assert all(abs(w.sum() - 1) < 1e-12 for r in rows for w in r)
+    png = m.interpolation_png()
+    img = Image.open(io.BytesIO(png))
+    assert img.format == "PNG" and img.size[0] > 600
+    m4 = BarycentersModel(inputs=["disk", "ring", "star", "heart"])
+    rows = m4.grid_weights()
+    assert [len(r) for r in rows] == [5] * 5 and np.allclose(rows[4][0], [1, 0, 0, 0])
+    assert np.allclose(rows[0][4], [0, 0, 1, 0])
+
+
+def test_bad_inputs_and_uploads():
+    m = BarycentersModel(inputs=["disk", "unicorn", "ring"])
+    with pytest.raises(ValueError, match="inputs: unknown 'unicorn'"):
+        m.step()
+    m.inputs = ["disk", "ring"]
+    with pytest.raises(ValueError, match="choose 3 or 4"):
+        m.step()
+    gray = np.ones((30, 40))
+    gray[5:25, 5:15] = 0
+    name = m.add_upload("bar.png", gray)
+    m.inputs = ["disk", name, "ring"]
+    m.resolution = 24
+    frame = m.step()
+    assert frame.names[1] == "upload: bar.png"

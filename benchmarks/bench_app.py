@@ -8,14 +8,16 @@ sizes, and measures in the page itself (requestAnimationFrame polling of the fra
   (when the browser sends the new value) to the first repaint showing the new frame, over ``--trials``.
 
 With ``--demo flows``: the gradient-flows demo's fps on every preset at the defaults (2 panels of 500
-particles) and with 4 panels.
+particles) and with 4 panels. With ``--demo barycenters``: the barycenter explorer's new barycenters per
+second while the weight point is dragged in circles, and click → "settled" times, on several input sets.
 
-Usage: python benchmarks/bench_app.py [--demo annealing|flows] [--seconds 10] [--trials 20]
+Usage: python benchmarks/bench_app.py [--demo annealing|flows|barycenters] [--seconds 10] [--trials 20]
        [--write docs/benchmarks.md]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import pathlib
@@ -116,20 +118,31 @@ FLOWS_QUERIES = [("blobs → crescent", "Sinkhorn p=2 + energy", "preset=blobs+%
                   "+%22Gaussian+MMD%22%5D")]
 
 
+@contextlib.contextmanager
+def projector_page():
+    """The app served on a free port and a 1280×720 page of headless Chromium: yields (url, page)."""
+    with served_app() as url, sync_playwright() as pw:
+        browser = launch(pw)
+        yield url, browser.new_page(viewport={"width": 1280, "height": 720})
+        browser.close()
+
+
+def open_demo(page, address, selector):
+    """Open ``address``, wait for ``selector`` and install deepQuery in the page."""
+    page.goto(address)
+    page.wait_for_selector(selector, timeout=60_000)
+    page.evaluate(DEEP_QUERY)
+
+
 def measure_flows(seconds: float):
     """Frames per second of the flows demo (500 particles) for each of FLOWS_QUERIES."""
     rows = []
-    with served_app() as url, sync_playwright() as pw:
-        browser = launch(pw)
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
+    with projector_page() as (url, page):
         for preset, losses, query in FLOWS_QUERIES:
-            page.goto(url + "flows?" + query)
-            page.wait_for_selector(".otlab-time", timeout=60_000)
-            page.evaluate(DEEP_QUERY)
+            open_demo(page, url + "flows?" + query, ".otlab-time")
             time.sleep(2.0)
             rows.append((preset, losses, page.evaluate(COUNT_FRAMES, seconds)))
             print(rows[-1], flush=True)
-        browser.close()
     return rows
 
 
@@ -152,6 +165,83 @@ def flows_main(args):
             "2 panels of 500 particles).", "", *lines, "", summary])
 
 
+#: barycenter explorer: (label, query) measured while dragging the weight point
+BARYCENTER_QUERIES = [("3 shapes (heart, ring, star)", "64²", "resolution=64"),
+                      ("3 shapes (heart, ring, star)", "96²", "resolution=96"),
+                      ("4 shapes (disk, square, moon, duck)", "64²",
+                       "resolution=64&inputs=%5B%22disk%22%2C+%22square%22%2C+%22moon%22%2C+%22duck%22%5D"),
+                      ("3 shapes (two disks, cross, arrow)", "64²",
+                       "resolution=64&inputs=%5B%22two+disks%22%2C+%22cross%22%2C+%22arrow%22%5D")]
+
+# counts the changes of the barycenter readout (one per new frame drawn) in window.__changes
+COUNT_READOUT = """
+() => { window.__changes = 0; let last = window.deepQuery('.otlab-readout-text').textContent;
+  const poll = () => { const now = window.deepQuery('.otlab-readout-text').textContent;
+    if (now !== last) { window.__changes += 1; last = now; }
+    if (!window.__stopCount) requestAnimationFrame(poll); };
+  window.__stopCount = false; requestAnimationFrame(poll); }
+"""
+
+
+def measure_barycenters(seconds: float, trials: int):
+    """Per query: new barycenters drawn per second while the weight point is dragged in circles, and the
+    seconds from releasing the point (at ``trials`` places) to the readout saying "settled"."""
+    import math
+
+    rows = []
+    with projector_page() as (url, page):
+        for inputs, size, query in BARYCENTER_QUERIES:
+            open_demo(page, url + "barycenters?" + query, ".otlab-readout-text")
+            page.locator(".otlab-settled").wait_for(timeout=120_000)
+            box = page.locator(".otlab-picker canvas").first.bounding_box()
+
+            def at(x, y):  # picker coordinates -> screen (ranges -0.42..1.42)
+                return (box["x"] + (x + 0.42) / 1.84 * box["width"],
+                        box["y"] + box["height"] - (y + 0.42) / 1.84 * box["height"])
+
+            page.mouse.move(*at(0.5, 0.35))
+            page.mouse.down()
+            page.evaluate(COUNT_READOUT)
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                a = 2 * math.pi * (time.perf_counter() - start) / 3.0
+                page.mouse.move(*at(0.5 + 0.3 * math.cos(a), 0.35 + 0.2 * math.sin(a)))
+                time.sleep(0.03)
+            rate = page.evaluate("() => { window.__stopCount = true; return window.__changes; }") / seconds
+            page.mouse.up()
+            settle = []
+            for k in range(trials):
+                page.locator(".otlab-settled").wait_for(timeout=120_000)
+                a = 2 * math.pi * k / trials
+                page.mouse.click(*at(0.5 + 0.35 * math.cos(a), 0.35 + 0.25 * math.sin(a)))
+                t0 = time.perf_counter()
+                page.wait_for_function("() => !window.deepQuery('.otlab-settled')", timeout=30_000)
+                page.wait_for_function("() => !!window.deepQuery('.otlab-settled')", timeout=120_000, polling=20)
+                settle.append(time.perf_counter() - t0)
+            rows.append((inputs, size, rate, settle))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def barycenters_main(args):
+    import statistics
+
+    rows = measure_barycenters(args.seconds, args.trials)
+    lines = ["| inputs | grid | barycenters drawn per second while dragging | click → settled, median | worst |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {inputs} | {size} | **{rate:.1f}** | {statistics.median(s):.2f} s | {max(s):.2f} s |"
+              for inputs, size, rate, s in rows]
+    print("\n".join(lines))
+    if args.write:
+        from bench_sinkhorn import replace_block
+        replace_block(args.write, "bench:barycenters-fps", [
+            "### The barycenter explorer in the browser", "",
+            f"Measured {datetime.date.today()} with `benchmarks/bench_app.py --demo barycenters --seconds "
+            f"{args.seconds:g} --trials {args.trials}` ({os.cpu_count()} CPU cores shared by the server and headless "
+            "Chromium; target ≥ 5 updates/s while dragging). A click may land on the border of the picker "
+            "(weights clipped), as a student's would.", "", *lines])
+
+
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -162,10 +252,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--write", metavar="MARKDOWN")
-    parser.add_argument("--demo", choices=["annealing", "flows"], default="annealing")
+    parser.add_argument("--demo", choices=["annealing", "flows", "barycenters"], default="annealing")
     args = parser.parse_args()
     if args.demo == "flows":
         return flows_main(args)
+    if args.demo == "barycenters":
+        return barycenters_main(args)
     fps, lat = measure(args.seconds, args.trials)
     p50, p95 = percentile(lat, 0.5), percentile(lat, 0.95)
     line = (f"| {os.cpu_count()} CPU cores, headless Chromium (software rendering) | 400 + 400 points, 96² F and G images "

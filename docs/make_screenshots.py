@@ -1,6 +1,6 @@
 """Screenshots of the app for docs/ and the gallery thumbnails in assets/ (headless Chromium).
 
-Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [gallery]   (default: all; serves the
+Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [gallery]   (default: all; serves the
 app on a free port, needs /usr/bin/chromium)
 """
 from __future__ import annotations
@@ -73,13 +73,40 @@ def sorting(page, url):
     page.screenshot(path=str(DOCS / "sorting-2d-certified-1280.png"))
 
 
+def barycenters(page, url):
+    """The explorer at 1280 (dot dragged off-centre), the 5 × 5 grid of four shapes, point clouds, 1920."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "barycenters?resolution=96", ".otlab-settled", 0.5)
+    box = page.locator(".otlab-picker canvas").first.bounding_box()
+    page.mouse.click(box["x"] + (0.42 + 0.62) / 1.84 * box["width"],
+                     box["y"] + box["height"] - (0.42 + 0.32) / 1.84 * box["height"])
+    page.locator(".otlab-settled").wait_for(timeout=60_000)
+    time.sleep(0.5)
+    page.screenshot(path=str(DOCS / "barycenters-1280.png"))
+    thumbnail(page, ".otlab-average, .otlab-barycenter", "barycenters.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    time.sleep(1.0)
+    page.screenshot(path=str(DOCS / "barycenters-1920.png"))
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "barycenters?mode=point+clouds&inputs=%5B%22disk%22%2C+%22ring%22%2C+%22star%22%5D",
+          ".otlab-readout-text", 8.0)
+    page.screenshot(path=str(DOCS / "barycenters-points-1280.png"))
+    visit(page, url + "barycenters?resolution=64&blur=0.03&inputs=%5B%22disk%22%2C+%22ring%22%2C+%22star%22%2C+%22duck"
+          "%22%5D", ".otlab-settled", 0.5)
+    page.locator(".otlab-grid-button button").click()
+    page.locator(".otlab-grid-download").wait_for(timeout=300_000)
+    with page.expect_download() as download:
+        page.locator(".otlab-grid-download").click()
+    download.value.save_as(str(DOCS / "barycenters-grid.png"))
+
+
 def gallery(page, url):
     page.set_viewport_size({"width": 1280, "height": 720})
     visit(page, url, ".otlab-card img", 1.0)
     page.screenshot(path=str(DOCS / "gallery.png"))
 
 
-SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, gallery=gallery)
+SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters, gallery=gallery)
 
 
 def main(names):

@@ -213,10 +213,12 @@ def measure_barycenters(seconds: float, trials: int):
             for k in range(trials):
                 page.locator(".otlab-settled").wait_for(timeout=120_000)
                 a = 2 * math.pi * k / trials
-                page.mouse.click(*at(0.5 + 0.35 * math.cos(a), 0.35 + 0.25 * math.sin(a)))
+                before = page.evaluate("() => window.deepQuery('.otlab-readout-text').textContent")
+                page.mouse.click(*at(0.5 + 0.3 * math.cos(a), 0.3 + 0.2 * math.sin(a)))
                 t0 = time.perf_counter()
-                page.wait_for_function("() => !window.deepQuery('.otlab-settled')", timeout=30_000)
-                page.wait_for_function("() => !!window.deepQuery('.otlab-settled')", timeout=120_000, polling=20)
+                page.wait_for_function("(before) => window.deepQuery('.otlab-readout-text').textContent !== before"
+                                       " && !!window.deepQuery('.otlab-settled')", arg=before, timeout=120_000,
+                                       polling=20)
                 settle.append(time.perf_counter() - t0)
             rows.append((inputs, size, rate, settle))
             print(rows[-1], flush=True)

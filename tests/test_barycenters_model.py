@@ -65,12 +65,12 @@ def test_barycenter_frames_match_the_core_and_the_average():
     assert np.corrcoef(shown.ravel(), average.ravel())[0, 1] > 0.99
 
 
-def test_moving_the_point_warm_starts_and_settles_where_a_cold_start_does():
+def test_moving_the_point_continues_the_run_and_settles_where_a_fresh_model_does():
     m = BarycentersModel(resolution=32, blur=0.04)
     first = m.settle()
     m.point = (0.9, 0.1)  # near corner B
     frame = m.step()
-    assert frame.generation == first.generation and frame.version > first.version  # no restart
+    assert frame.generation == first.generation and frame.version > first.version  # same figures, new picture
     frame = m.settle()
     assert frame.settled and frame.weights[1] > 0.75
     cold = BarycentersModel(resolution=32, blur=0.04, point=(0.9, 0.1)).settle()

@@ -343,7 +343,7 @@ def _readout_html(frame: BarycenterFrame, debias: bool) -> str:
     state = "<b style='color:#2b8a3e' class='otlab-settled'>settled</b>" if frame.settled else "<i>converging…</i>"
     return (f"<div class='otlab-readout-text' style='font-size:16px;line-height:1.55;padding:4px 8px'>"
             f"<div>weights {weights}</div><div>{status}</div>"
-            f"<div>{state} in {frame.seconds:.2f} s · {grid} · σ = {frame.blur:g}"
+            f"<div>{state} in {frame.seconds:.2f} s · {grid} · σ = {frame.blur:.3g}"
             f"{'' if debias else ' · plain'}</div></div>")
 
 

@@ -32,6 +32,6 @@ def assets_dir() -> Path:
 
 
 def grid_side(device: str) -> int:
-    """Default pixels per side of the grid demos: 64 keeps a live barycenter at ~8 frames/s while
-    dragging on 2 CPU cores (docs/benchmarks.md); 128 on a GPU."""
+    """Default pixels per side of the grid demos: 64 keeps a live barycenter at ~7 new pictures/s while
+    dragging on 2 CPU cores, settling 0.3–0.8 s after a click (docs/benchmarks.md); 128 on a GPU."""
     return 128 if device == "cuda" else 64

@@ -213,6 +213,7 @@ def measure_barycenters(seconds: float, trials: int):
             for k in range(trials):
                 page.locator(".otlab-settled").wait_for(timeout=120_000)
                 a = 2 * math.pi * k / trials
+                time.sleep(0.5)  # two clicks within Hammer's double-tap interval would be one double tap
                 before = page.evaluate("() => window.deepQuery('.otlab-readout-text').textContent")
                 page.mouse.click(*at(0.5 + 0.3 * math.cos(a), 0.3 + 0.2 * math.sin(a)))
                 t0 = time.perf_counter()

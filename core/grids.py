@@ -28,9 +28,9 @@ import torch
 from . import checks
 from .geometry import Level, Potentials, SingleLevel
 from .grid_softmin import Grid, GridSoftmin, as_extent, extent_axes
-from .results import shown_value
+from .results import SolvedPotentials, shown_value
 from .schedule import anneal_schedule
-from .sinkhorn import SinkhornState, anneal, plan_marginal_error
+from .sinkhorn import SinkhornState, anneal
 from .solve import LEVEL_TOL, _validated_iteration_options
 
 
@@ -148,7 +148,7 @@ def iterate_grid(A, B, *, blur=0.05, scaling=0.5, reach=None, debias=True, exten
         yield _grid_state(state, problem)
 
 
-class GridResult:
+class GridResult(SolvedPotentials):
     """Result of :func:`solve_grid`.
 
     Attributes:
@@ -160,30 +160,16 @@ class GridResult:
     """
 
     def __init__(self, state: SinkhornState, problem: GridProblem):
-        self._state, self._problem = state, problem
         self.grid = problem.grid
-        pot = state.potentials
-        self.value = problem.unbatched(state.value)
-        self.f, self.g = problem.on_grid(pot.f), problem.on_grid(pot.g)
-        self.f_aa = None if pot.f_aa is None else problem.on_grid(pot.f_aa)
-        self.g_bb = None if pot.g_bb is None else problem.on_grid(pot.g_bb)
-        self.eps, self.blur, self.n_iter, self.converged = state.eps, state.blur, state.step + 1, state.converged
-        self.debias, self.rho = problem.debias, problem.rho
-        self._marginal_error = None
+        super().__init__(state, problem, problem.level)
+
+    def _field(self, t):
+        """Potentials on the grid, (*shape) (or (batch, *shape))."""
+        return self._problem.on_grid(t)
 
     def __repr__(self):
         return (f"GridResult(value={shown_value(self.value)}, grid={self.grid.shape}, blur={self.blur:.4g}, n_iter={self.n_iter}, "
                 f"converged={self.converged})")
-
-    @property
-    def marginal_error(self):
-        r"""L1 error of the plan's marginals, :math:`\|\pi 1 - \alpha\|_1 + \|\pi^\top 1 - \beta\|_1` (unbalanced:
-        against the optimality conditions), for the returned potentials: a float (or (batch,) tensor),
-        computed on first access."""
-        if self._marginal_error is None:
-            err = plan_marginal_error(self._problem.level, self._state.potentials, self.eps, self.rho)
-            self._marginal_error = err if self._problem.batched else float(err[0])
-        return self._marginal_error
 
     def brenier_map(self) -> torch.Tensor:
         r"""Targets of the entropic Brenier map at every node, (*shape, D) (or (batch, *shape, D)):

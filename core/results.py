@@ -27,7 +27,46 @@ def shown_value(value: torch.Tensor) -> str:
     return f"{v.item():.6g}" if v.dim() == 0 else f"tensor of shape {tuple(v.shape)}"
 
 
-class OTResult:
+class SolvedPotentials:
+    """What every solver result takes from its last :class:`~otlab.core.sinkhorn.SinkhornState`: the
+    value, the potentials f, g, f_aa, g_bb (shaped by :meth:`_field`), eps, blur, n_iter, converged,
+    rho, debias, and the marginal error, computed once on first access. ``level`` is the annealing
+    level the potentials live on (its soft-min measures the marginals)."""
+
+    def __init__(self, state, problem, level):
+        self._state, self._problem, self._level = state, problem, level
+        pot = state.potentials
+        self.value = self._unbatch(state.value)
+        self.f, self.g = self._field(pot.f), self._field(pot.g)
+        self.f_aa = None if pot.f_aa is None else self._field(pot.f_aa)
+        self.g_bb = None if pot.g_bb is None else self._field(pot.g_bb)
+        self.eps, self.blur = state.eps, state.blur
+        self.n_iter = state.step + 1
+        self.converged = state.converged
+        self.rho, self.debias = problem.rho, problem.debias
+        self._marginal_error = None
+
+    def _unbatch(self, t):
+        """Drop the batch axis that unbatched inputs were given."""
+        return t if self._problem.batched else t[0]
+
+    def _field(self, t):
+        """A potential as the result shows it (here: unbatched, one value per sample)."""
+        return self._unbatch(t)
+
+    @property
+    def marginal_error(self):
+        r"""L1 error of the plan's marginals, :math:`\|\pi 1 - a\|_1 + \|\pi^\top 1 - b\|_1` (unbalanced:
+        against :math:`a e^{-f/\rho}`, :math:`b e^{-g/\rho}`, the optimality conditions), for the returned
+        potentials. A float, or a (B,) tensor for batched inputs. Computed on first access with two exact
+        soft-mins (on point clouds O(NM) work, also after a multiscale solve)."""
+        if self._marginal_error is None:
+            err = plan_marginal_error(self._level, self._state.potentials, self.eps, self.rho)
+            self._marginal_error = err if self._problem.batched else float(err[0])
+        return self._marginal_error
+
+
+class OTResult(SolvedPotentials):
     """Result of :func:`otlab.core.solve`.
 
     Attributes:
@@ -43,37 +82,13 @@ class OTResult:
     """
 
     def __init__(self, state, problem):
-        self._state, self._problem = state, problem
-        self._level = state.level
-        pot = state.potentials
-        self.value = self._unbatch(state.value)
-        self.f, self.g = self._unbatch(pot.f), self._unbatch(pot.g)
-        self.f_aa = None if pot.f_aa is None else self._unbatch(pot.f_aa)
-        self.g_bb = None if pot.g_bb is None else self._unbatch(pot.g_bb)
-        self.eps, self.blur = state.eps, state.blur
-        self.n_iter = state.step + 1
-        self.converged = state.converged
+        super().__init__(state, problem, state.level)
         self.backend = problem.backend
-        self.p, self.rho, self.debias = problem.p, problem.rho, problem.debias
-        self._marginal_error = None
-
-    def _unbatch(self, t):
-        return t if self._problem.batched else t[0]
+        self.p = problem.p
 
     def __repr__(self):
         return (f"OTResult(value={shown_value(self.value)}, eps={self.eps:.4g}, blur={self.blur:.4g}, n_iter={self.n_iter}, "
                 f"converged={self.converged}, backend={self.backend!r})")
-
-    @property
-    def marginal_error(self):
-        r"""L1 error of the plan's marginals, :math:`\|\pi 1 - a\|_1 + \|\pi^\top 1 - b\|_1` (unbalanced:
-        against :math:`a e^{-f/\rho}`, :math:`b e^{-g/\rho}`, the optimality conditions), for the returned
-        potentials. A float, or a (B,) tensor for batched inputs. Computed on first access with two exact
-        soft-mins on the points (O(NM) work, also after a multiscale solve)."""
-        if self._marginal_error is None:
-            err = plan_marginal_error(self._level, self._state.potentials, self.eps, self.rho)
-            self._marginal_error = err if self._problem.batched else float(err[0])
-        return self._marginal_error
 
     # -- evaluation at arbitrary points -------------------------------------------------------------
     def _points(self, points, name="points"):

@@ -36,7 +36,7 @@ import numpy as np
 import param
 import torch
 
-from otlab.core import iterate_barycenter_grid, iterate_barycenter_points
+from otlab.core import barycenter_grid, barycenter_points, iterate_barycenter_grid, iterate_barycenter_points
 from otlab.demos.densities import SHAPES, VOLUMES, image_density, sample_density, shape_density, volume_density
 from otlab.demos.frame_model import FrameModel
 from otlab.demos.snapshots import interpolation_grid_png
@@ -265,17 +265,12 @@ class BarycentersModel(FrameModel):
             cells = [None] * len(row)
             for j in order:
                 if self.mode == MODES[1]:
-                    x = None
-                    for x in iterate_barycenter_points(self._clouds, row[j], blur=self.blur, debias=self.debias,
-                                                       n_support=self.n_points, init=previous, tol=POINTS_TOL):
-                        pass
-                    previous = x
-                    cells[j] = x.cpu().numpy()
+                    previous = barycenter_points(self._clouds, row[j], blur=self.blur, debias=self.debias,
+                                                 n_support=self.n_points, init=previous, tol=POINTS_TOL)
+                    cells[j] = previous.cpu().numpy()
                 else:
-                    state = None
-                    for state in iterate_barycenter_grid(self._A, row[j], blur=self.blur, debias=self.debias,
-                                                         tol=LIVE_TOL, max_iter=100_000):
-                        pass
+                    state = barycenter_grid(self._A, row[j], blur=self.blur, debias=self.debias, tol=LIVE_TOL,
+                                            max_iter=100_000)
                     cells[j] = _image(state.density.detach().cpu().double().numpy())
             rows.append(cells)
         return rows

@@ -17,6 +17,10 @@ Entry points:
     barycenter_grid(densities, weights, blur=0.05)   Wasserstein barycenter on a grid (debiased)
     iterate_barycenter_grid(...)                     one state per update (for animations)
     barycenter_points(clouds, weights, blur=0.05)    free-support barycenter of point clouds
+    power_diagram(sites, weights, domain=None)       exact 2D power (Laguerre) cells: areas, centroids, polygons
+    solve_semidiscrete(sites, masses, density=None)  semi-discrete OT: weights giving each cell its mass (Newton)
+    iterate_semidiscrete(...)                        one state per Newton step (for animations)
+    lloyd(sites, masses, steps=10)                   centroidal power diagrams with prescribed masses
 """
 from .assignment import Assignment, assign, iterate_assignment
 from .barycenters import (GridBarycenter, barycenter_grid, barycenter_points, iterate_barycenter_grid,
@@ -25,6 +29,9 @@ from .conventions import from_pot, pot_reg, to_pot
 from .results import OTResult
 from .flows import FlowState, gradient_flow
 from .grid_softmin import Grid
+from .power_diagrams import PowerDiagram, power_diagram
+from .semidiscrete import (SemiDiscreteResult, SemiDiscreteState, iterate_lloyd, iterate_semidiscrete, lloyd,
+                           solve_semidiscrete)
 from .grids import GridResult, GridState, ImagesLoss, iterate_grid, solve_grid
 from .samples_loss import SamplesLoss
 from .schedule import anneal_schedule
@@ -36,4 +43,5 @@ __all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning"
            "assign", "iterate_assignment", "Assignment", "gradient_flow", "FlowState",
            "solve_grid", "iterate_grid", "GridResult", "GridState", "Grid", "ImagesLoss",
            "barycenter_grid", "iterate_barycenter_grid", "GridBarycenter", "barycenter_points",
-           "iterate_barycenter_points"]
+           "iterate_barycenter_points", "power_diagram", "PowerDiagram", "solve_semidiscrete", "iterate_semidiscrete",
+           "SemiDiscreteResult", "SemiDiscreteState", "lloyd", "iterate_lloyd"]

@@ -1,0 +1,206 @@
+r"""Power (Laguerre) diagrams in the plane, exact: cells, areas, centroids, neighbours.
+
+For sites :math:`x_i \in \mathbb{R}^2` and weights :math:`w_i`, the cell of site i is
+
+.. math::
+    \mathrm{Lag}_i(w) = \{ y \in \Omega : |y - x_i|^2 - w_i \le |y - x_j|^2 - w_j \ \ \forall j \},
+
+a convex polygon, possibly empty (adding one constant to every weight changes nothing). Lifting each site
+to :math:`(x_i, |x_i|^2 - w_i) \in \mathbb{R}^3`, the lower convex hull of the lifted points is the
+regular triangulation dual to the diagram: each lower facet, the plane
+:math:`z = 2\,p \cdot x + c` through three lifted sites, gives a vertex p of the diagram (equal power
+:math:`|p - x_i|^2 - w_i` to its three sites), and each cell is the convex polygon of the vertices of
+the facets around its site. Eight dummy sites far outside (at radii of 4r to 4.6r for data within r of
+the domain's centre, weight above every real one, so they never win inside Ω) make every real cell
+bounded. Cells are then clipped to the convex domain Ω (:mod:`otlab.core.polygons`); the edge shared by
+sites i and j (a segment between two facet vertices) is clipped to Ω too, its length is
+:math:`\ell_{ij}`.
+
+With a density ρ on Ω (piecewise constant on the pixels of an image), the **masses** are
+:math:`\mu_i = \int_{\mathrm{Lag}_i} \rho / \int_\Omega \rho` and the **edge masses**
+:math:`\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho\, ds / \int_\Omega \rho` (uniform ρ: areas and
+lengths over the area of Ω). These enter the Hessian of :mod:`otlab.core.semidiscrete`.
+
+Qhull (scipy.spatial) computes the hull; everything else is vectorised numpy in float64, on the CPU.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+import torch
+from scipy.spatial import ConvexHull, QhullError
+
+from .polygons import PixelDensity, as_array, clip_segments, clip_to_convex, convex_domain, polygon_area
+
+#: Dummy sites on the far circle.
+N_DUMMIES = 8
+
+
+@dataclass
+class PowerDiagram:
+    """The power diagram of N sites clipped to a convex domain (torch float64 tensors, CPU).
+
+    ``areas`` (N,) and ``centroids`` (N, 2) of the cells (centroids of ρ when a density is given; an
+    empty cell's centroid is its site); ``masses`` (N,) the cells' fractions of the density's mass
+    (uniform: areas / area of the domain); ``neighbours`` (E, 2) site pairs (i < j) sharing an edge of
+    positive length, ``edge_lengths`` (E,) and ``edge_masses`` (E,) (∫ρ ds over the edge, over ∫_Ω ρ);
+    ``vertices`` (N, M, 2) the cells as padded counter-clockwise polygons (see ``polygons``)."""
+
+    sites: torch.Tensor
+    weights: torch.Tensor
+    domain: torch.Tensor
+    areas: torch.Tensor
+    centroids: torch.Tensor
+    masses: torch.Tensor
+    neighbours: torch.Tensor
+    edge_lengths: torch.Tensor
+    edge_masses: torch.Tensor
+    vertices: torch.Tensor
+
+    @property
+    def polygons(self) -> List[torch.Tensor]:
+        """Each cell's vertices (k_i, 2), counter-clockwise, repeated vertices dropped (k_i = 0: empty)."""
+        out = []
+        for v, area in zip(self.vertices, self.areas):
+            keep = (v != torch.roll(v, 1, 0)).any(-1) & bool(area > 0)
+            out.append(v[keep])
+        return out
+
+
+def as_sites(sites) -> np.ndarray:
+    """``sites`` as an (N, 2) float64 array of finite, distinct points, or raise naming ``sites``."""
+    x = as_array("sites", sites, "an (N, 2) array of points")
+    if x.ndim != 2 or x.shape[1] != 2 or x.shape[0] < 1:
+        raise ValueError(f"sites must be an (N, 2) array of points, N >= 1, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("sites has NaN or infinite coordinates")
+    uniq = np.unique(x, axis=0)
+    if len(uniq) < len(x):
+        raise ValueError(f"sites must be distinct: {len(x) - len(uniq)} duplicated point(s)")
+    return x
+
+
+def as_site_weights(weights, n: int) -> np.ndarray:
+    """``weights`` (N,) finite float64 (zeros when None), or raise naming ``weights``."""
+    if weights is None:
+        return np.zeros(n)
+    w = as_array("weights", weights, f"an array of {n} numbers")
+    if w.shape != (n,):
+        raise ValueError(f"weights must have shape ({n},), one per site, got {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError("weights has NaN or infinite values")
+    return w
+
+
+def as_pixel_density(density, domain: np.ndarray) -> PixelDensity:
+    """``density`` (n_x, n_y) >= 0 on the bounding box of ``domain`` (axis 0 along x), uniform when None."""
+    box = ((domain[:, 0].min(), domain[:, 0].max()), (domain[:, 1].min(), domain[:, 1].max()))
+    if density is None:
+        return PixelDensity.uniform(box)
+    rho = as_array("density", density, "an (n_x, n_y) image")
+    if rho.ndim != 2 or min(rho.shape) < 1:
+        raise ValueError(f"density must be an (n_x, n_y) image (axis 0 along x), got shape {rho.shape}")
+    if not np.isfinite(rho).all() or (rho < 0).any():
+        raise ValueError("density must be finite and >= 0 everywhere")
+    return PixelDensity(rho, box)
+
+
+def _facets(x: np.ndarray, w: np.ndarray, centre: np.ndarray, radius: float):
+    """Lower facets of the lifted sites plus dummies: triangles (T, 3) of site ids, their vertices in the
+    plane (T, 2), and their neighbours (T, 3) (the facet across the edge opposite each corner; -1: none)."""
+    k = np.arange(N_DUMMIES)
+    angles = 2 * np.pi * k / N_DUMMIES + 0.1 * np.sqrt(k)  # irregular: co-circular dummies would lift to
+    radii = 4 * radius * (1 + 0.05 * np.sqrt(k + 1))      # coplanar points, which Qhull merges slowly
+    dummies = centre + radii[:, None] * np.stack([np.cos(angles), np.sin(angles)], 1)
+    pts = np.concatenate([x, dummies]) - centre
+    shifted = w - w.max()  # the diagram ignores a common shift; dummies get weight 0 >= every real one
+    lift = (pts ** 2).sum(1) - np.concatenate([shifted, np.zeros(N_DUMMIES)])
+    try:
+        hull = ConvexHull(np.column_stack([pts, lift]))
+    except QhullError as err:  # pragma: no cover - the dummies make the lifted set full-dimensional
+        raise ValueError(f"the power diagram of these sites could not be built: {err}") from err
+    lower = hull.equations[:, 2] < 0
+    eq = hull.equations[lower]
+    renumber = np.full(len(lower) + 1, -1)
+    renumber[:-1][lower] = np.arange(int(lower.sum()))
+    return hull.simplices[lower], centre - eq[:, :2] / (2 * eq[:, 2:3]), renumber[hull.neighbors[lower]]
+
+
+def _cells(tri: np.ndarray, vert: np.ndarray, n: int, x: np.ndarray) -> np.ndarray:
+    """Cells of the real sites as padded counter-clockwise polygons (N, M, 2), before clipping."""
+    site, facet = tri.ravel(), np.repeat(np.arange(len(tri)), 3)
+    real = site < n
+    site, facet = site[real], facet[real]
+    count = np.bincount(site, minlength=n)
+    mean = np.stack([np.bincount(site, vert[facet, k], minlength=n) for k in range(2)], 1) / np.maximum(count, 1)[:, None]
+    rel = vert[facet] - mean[site]
+    order = np.argsort(site + (np.arctan2(rel[:, 1], rel[:, 0]) + np.pi) / (2 * np.pi + 1e-9))
+    start = np.cumsum(count) - count
+    width = max(int(count.max()), 1)
+    idx = start[:, None] + np.minimum(np.arange(width)[None, :], np.maximum(count - 1, 0)[:, None])
+    P = vert[facet[order]][np.minimum(idx, len(order) - 1)]
+    P[count == 0] = x[count == 0][:, None, :]  # hidden site: empty cell
+    return P
+
+
+def _edges(tri: np.ndarray, vert: np.ndarray, nbr: np.ndarray, n: int, domain: np.ndarray):
+    """Pairs (i, j) of real sites sharing a facet edge and the edge's end points clipped to the domain:
+    the edge opposite corner k of facet t joins facets t and nbr[t, k] (each pair taken once, t < nbr)."""
+    t, k = np.nonzero(nbr > np.arange(len(tri))[:, None])
+    ij = np.sort(np.stack([tri[t, (k + 1) % 3], tri[t, (k + 2) % 3]], 1), 1)
+    real = ij[:, 1] < n
+    ij, p, q = ij[real], vert[t[real]], vert[nbr[t[real], k[real]]]
+    t0, t1 = clip_segments(p, q, domain)
+    inside = t1 > t0
+    d = q - p
+    return ij[inside], p[inside] + t0[inside, None] * d[inside], p[inside] + t1[inside, None] * d[inside]
+
+
+def evaluate(x: np.ndarray, w: np.ndarray, domain: np.ndarray, rho: PixelDensity,
+             domain_mass: Optional[float] = None) -> PowerDiagram:
+    """The :class:`PowerDiagram` of checked numpy inputs (see :func:`power_diagram`)."""
+    n = len(x)
+    centre = domain.mean(0)
+    radius = max(np.linalg.norm(domain - centre, axis=1).max(), np.linalg.norm(x - centre, axis=1).max())
+    tri, vert, nbr = _facets(x, w, centre, radius)
+    P = clip_to_convex(_cells(tri, vert, n, x), domain)
+    area = 0.5 * (P[:, :, 0] * np.roll(P[:, :, 1], -1, 1) - np.roll(P[:, :, 0], -1, 1) * P[:, :, 1]).sum(1)
+    area = np.maximum(area, 0.0)
+    mass, moments = rho.polygon_moments(P)
+    if domain_mass is None:
+        domain_mass = float(rho.polygon_moments(domain[None])[0][0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centroids = np.where(mass[:, None] > 0, moments / mass[:, None], x)
+    ij, p, q = _edges(tri, vert, nbr, n, domain)
+    lengths = np.linalg.norm(q - p, axis=1)
+    keep = lengths > 0
+    ij, p, q, lengths = ij[keep], p[keep], q[keep], lengths[keep]
+    t = torch.from_numpy
+    return PowerDiagram(t(x), t(w), t(domain), t(area), t(centroids), t(np.maximum(mass, 0.0) / domain_mass), t(ij),
+                        t(lengths), t(rho.segment_masses(p, q) / domain_mass), t(P))
+
+
+def power_diagram(sites, weights=None, *, domain=None, density=None) -> PowerDiagram:
+    r"""The power diagram of ``sites`` with ``weights``, clipped to a convex ``domain`` (exact, 2D).
+
+    Args:
+        sites: (N, 2) distinct points (tensor or array).
+        weights: (N,) the :math:`w_i` of :math:`|y - x_i|^2 - w_i` (zeros, the Voronoi diagram, when None).
+        domain: (K, 2) vertices of a convex polygon, either orientation (default the unit square).
+        density: optional (n_x, n_y) image >= 0 on the domain's bounding box (axis 0 along x), constant on
+            each pixel, for ``masses``, ``edge_masses`` and density centroids; uniform when None.
+
+    Returns:
+        :class:`PowerDiagram` (areas, centroids, masses, neighbours, edge lengths, polygons).
+    """
+    x = as_sites(sites)
+    w = as_site_weights(weights, len(x))
+    dom = convex_domain(domain)
+    return evaluate(x, w, dom, as_pixel_density(density, dom))
+
+
+def domain_area(domain=None) -> float:
+    """Area of a convex ``domain`` (as in :func:`power_diagram`)."""
+    return polygon_area(convex_domain(domain))

@@ -1,0 +1,219 @@
+r"""Semi-discrete optimal transport in the plane by damped Newton on the power diagram, and Lloyd steps.
+
+Transport a density ρ on a convex domain Ω (uniform, or an image) to N sites :math:`x_i` with masses
+:math:`\nu_i` (summing to 1), for the cost :math:`|x - y|^2`: the optimal map sends each Laguerre cell
+:math:`\mathrm{Lag}_i(w)` (:mod:`otlab.core.power_diagrams`) to :math:`x_i`, for the weights w that
+maximise the concave dual
+
+.. math::
+    \Phi(w) = \sum_i w_i \nu_i + \int_\Omega \min_i \big(|x_i - y|^2 - w_i\big)\, \rho(y)\, dy,
+    \qquad \nabla_i \Phi = \nu_i - \mu_i(w), \quad \mu_i(w) = \int_{\mathrm{Lag}_i(w)} \rho,
+
+(ρ normalised to mass 1), i.e. solve :math:`\mu(w) = \nu`. Its Jacobian is the weighted graph Laplacian
+of the diagram,
+
+.. math::
+    \frac{\partial \mu_i}{\partial w_j} = -\frac{\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho\, ds}{2\,|x_i - x_j|}
+    \ (j \ne i \text{ neighbours}), \qquad
+    \frac{\partial \mu_i}{\partial w_i} = -\sum_{j \ne i} \frac{\partial \mu_i}{\partial w_j},
+
+singular along the constant vector (a common shift of w changes nothing), so the Newton system is solved
+with the last weight fixed (sparse LU). Damping (Kitagawa, Mérigot, Thibert 2019): the step
+:math:`w + \tau\delta` is halved until every cell keeps at least
+:math:`\epsilon_0 = \tfrac12 \min(\min_i \mu_i(w^0), \min_i \nu_i)` and
+:math:`\lVert \mu - \nu \rVert_\infty` drops by the factor :math:`1 - \tau/2`; convergence is then global,
+and quadratic near the solution. The stopping error is the largest relative mass error
+:math:`\max_i |\mu_i - \nu_i| / \nu_i`.
+
+**Lloyd** (:func:`lloyd`): centroidal power diagrams with prescribed masses — solve the masses, move each
+site to its cell's centroid (of ρ), repeat, the weights warm-starting the next solve.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
+import torch
+
+from . import checks
+from .polygons import as_array
+from .power_diagrams import (PowerDiagram, as_pixel_density, as_site_weights, as_sites, convex_domain, evaluate)
+from .sinkhorn import ConvergenceWarning
+
+#: Step halvings before the damped Newton gives up on a step.
+MAX_HALVINGS = 40
+
+
+@dataclass
+class SemiDiscreteState:
+    """One Newton step: ``weights`` (N,), ``diagram`` (:class:`PowerDiagram` at these weights),
+    ``error`` the largest relative mass error, ``step`` (0: the start), ``tau`` the damping of the step
+    that led here (1: a full Newton step; None at the start); ``final``/``converged`` on the last state."""
+
+    step: int
+    weights: torch.Tensor
+    diagram: PowerDiagram
+    error: float
+    tau: Optional[float] = None
+    final: bool = False
+    converged: Optional[bool] = None
+
+
+@dataclass
+class SemiDiscreteResult:
+    """The solution: ``sites`` (N, 2), ``weights`` (N,), ``areas`` (N,) geometric areas of the cells,
+    ``masses`` (N,) their ρ-masses (→ the target masses), ``centroids`` (N, 2) (of ρ), ``diagram``,
+    ``n_iter`` Newton steps, ``error`` (max relative mass error), ``converged``."""
+
+    sites: torch.Tensor
+    weights: torch.Tensor
+    areas: torch.Tensor
+    masses: torch.Tensor
+    centroids: torch.Tensor
+    diagram: PowerDiagram
+    n_iter: int
+    error: float
+    converged: bool
+
+
+def as_masses(masses, n: int) -> np.ndarray:
+    """Target masses (N,) > 0 normalised to sum 1 (uniform when None), or raise naming ``masses``."""
+    if masses is None:
+        return np.full(n, 1.0 / n)
+    m = as_array("masses", masses, f"an array of {n} positive numbers")
+    if m.shape != (n,):
+        raise ValueError(f"masses must have shape ({n},), one per site, got {m.shape}")
+    if not np.isfinite(m).all() or (m <= 0).any():
+        raise ValueError("masses must be finite and > 0 (every cell gets some mass)")
+    return m / m.sum()
+
+
+def hessian(diagram: PowerDiagram) -> scipy.sparse.csr_matrix:
+    r"""The Jacobian :math:`\partial\mu_i/\partial w_j` (N, N) of the cell masses (see the module docstring)."""
+    n = len(diagram.sites)
+    ij = diagram.neighbours.numpy()
+    x = diagram.sites.numpy()
+    off = -diagram.edge_masses.numpy() / (2 * np.linalg.norm(x[ij[:, 0]] - x[ij[:, 1]], axis=1))
+    rows = np.concatenate([ij[:, 0], ij[:, 1], np.arange(n)])
+    cols = np.concatenate([ij[:, 1], ij[:, 0], np.arange(n)])
+    diag = -np.bincount(ij[:, 0], off, minlength=n) - np.bincount(ij[:, 1], off, minlength=n)
+    return scipy.sparse.csr_matrix((np.concatenate([off, off, diag]), (rows, cols)), shape=(n, n))
+
+
+def _error(mu: np.ndarray, nu: np.ndarray) -> float:
+    return float(np.max(np.abs(mu - nu) / nu))
+
+
+def _newton_direction(diagram: PowerDiagram, residual: np.ndarray) -> np.ndarray:
+    """δ with H δ = -residual, the last weight held fixed."""
+    n = len(residual)
+    delta = np.zeros(n)
+    if n > 1:
+        H = hessian(diagram)[:-1, :-1].tocsc()
+        lu = scipy.sparse.linalg.splu(H, permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True))
+        delta[:-1] = lu.solve(-residual[:-1])
+    return delta
+
+
+def iterate_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1e-6, weights0=None,
+                         max_iter=100) -> Iterator[SemiDiscreteState]:
+    """Yield a :class:`SemiDiscreteState` per damped Newton step of :func:`solve_semidiscrete` (same
+    arguments), the starting diagram first."""
+    x = as_sites(sites)
+    nu = as_masses(masses, len(x))
+    dom = convex_domain(domain)
+    rho = as_pixel_density(density, dom)
+    tol = checks.positive_number("tol", tol)
+    max_iter = checks.integer("max_iter", max_iter, minimum=0)
+    domain_mass = float(rho.polygon_moments(dom[None])[0][0])
+    if not domain_mass > 0:
+        raise ValueError("density has no mass inside the domain")
+    w = as_site_weights(weights0, len(x))
+    diagram = evaluate(x, w, dom, rho, domain_mass)
+    if weights0 is not None and float(diagram.masses.min()) <= 0:
+        w = np.zeros(len(x))  # a warm start that empties a cell: restart from the Voronoi diagram
+        diagram = evaluate(x, w, dom, rho, domain_mass)
+    mu = diagram.masses.numpy()
+    if mu.min() <= 0:
+        k = int(np.argmin(mu))
+        raise ValueError(f"the cell of sites[{k}] has no mass at the start (a site outside the domain, or where "
+                         "density is zero); move the site or give weights0 that make every cell non-empty")
+    floor = 0.5 * min(mu.min(), nu.min())
+    error, tau = _error(mu, nu), None
+    for step in range(max_iter + 1):
+        done = error <= tol or step == max_iter
+        yield SemiDiscreteState(step, torch.from_numpy(w), diagram, error, tau, final=done,
+                                converged=(error <= tol) if done else None)
+        if done:
+            return
+        residual = mu - nu
+        delta = _newton_direction(diagram, residual)
+        tau, worst = 1.0, np.abs(residual).max()
+        for _ in range(MAX_HALVINGS):
+            trial = evaluate(x, w + tau * delta, dom, rho, domain_mass)
+            mu_t = trial.masses.numpy()
+            if mu_t.min() >= floor and np.abs(mu_t - nu).max() <= (1 - tau / 2) * worst:
+                break
+            tau /= 2
+        else:
+            warnings.warn(f"semi-discrete Newton: no acceptable step after {MAX_HALVINGS} halvings "
+                          f"(error {error:.3g}); stopping", ConvergenceWarning, stacklevel=2)
+            yield SemiDiscreteState(step, torch.from_numpy(w), diagram, error, tau, final=True, converged=False)
+            return
+        w, diagram, mu = w + tau * delta, trial, mu_t
+        error = _error(mu, nu)
+
+
+def _result(state: SemiDiscreteState) -> SemiDiscreteResult:
+    d = state.diagram
+    return SemiDiscreteResult(d.sites, state.weights, d.areas, d.masses, d.centroids, d, state.step, state.error,
+                              bool(state.converged))
+
+
+def solve_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1e-6, weights0=None,
+                       max_iter=100) -> SemiDiscreteResult:
+    r"""Weights w whose power diagram gives every site its mass (semi-discrete OT, exact in 2D).
+
+    Args:
+        sites: (N, 2) distinct points inside the domain.
+        masses: (N,) positive target masses (normalised to sum 1); uniform when None.
+        domain: (K, 2) vertices of a convex polygon (default the unit square).
+        density: (n_x, n_y) image >= 0 on the domain's bounding box (axis 0 along x), constant per pixel;
+            uniform when None.
+        tol: stop when :math:`\max_i |\mu_i - \nu_i|/\nu_i \le` ``tol``.
+        weights0: a warm start (N,) (ignored, with a restart from zero, if it leaves a cell empty).
+        max_iter: cap on Newton steps (``converged`` False if reached).
+
+    Returns:
+        :class:`SemiDiscreteResult`.
+    """
+    state = None
+    for state in iterate_semidiscrete(sites, masses, domain=domain, density=density, tol=tol, weights0=weights0,
+                                      max_iter=max_iter):
+        pass
+    return _result(state)
+
+
+def iterate_lloyd(sites, masses=None, *, steps=10, domain=None, density=None, tol=1e-6) -> Iterator[SemiDiscreteResult]:
+    """Yield the solved diagram before each Lloyd move and after the last (``steps + 1`` results): each
+    step solves the masses (warm-started) and moves every site to its cell's centroid."""
+    steps = checks.integer("steps", steps, minimum=0)
+    x, weights = as_sites(sites), None
+    for k in range(steps + 1):
+        res = solve_semidiscrete(x, masses, domain=domain, density=density, tol=tol, weights0=weights)
+        yield res
+        if k < steps:
+            x, weights = res.centroids.numpy().copy(), res.weights
+
+
+def lloyd(sites, masses=None, *, steps=10, domain=None, density=None, tol=1e-6) -> SemiDiscreteResult:
+    """Centroidal power diagram with prescribed masses after ``steps`` Lloyd steps (see
+    :func:`iterate_lloyd`); the result's ``sites`` are the moved sites."""
+    res = None
+    for res in iterate_lloyd(sites, masses, steps=steps, domain=domain, density=density, tol=tol):
+        pass
+    return res

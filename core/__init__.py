@@ -21,6 +21,9 @@ Entry points:
     solve_semidiscrete(sites, masses, density=None)  semi-discrete OT: weights giving each cell its mass (Newton)
     iterate_semidiscrete(...)                        one state per Newton step (for animations)
     lloyd(sites, masses, steps=10)                   centroidal power diagrams with prescribed masses
+    laguerre_grid(sites, weights, metrics=None, power=2, scale=None, shape=(256, 256))
+                                                     Laguerre cells of any cost on a 2D/3D pixel grid
+    solve_laguerre_grid(sites, masses, ...)          their weights for prescribed (soft) volumes, by Newton
 """
 from .assignment import Assignment, assign, iterate_assignment
 from .barycenters import (GridBarycenter, barycenter_grid, barycenter_points, iterate_barycenter_grid,
@@ -29,6 +32,8 @@ from .conventions import from_pot, pot_reg, to_pot
 from .results import OTResult
 from .flows import FlowState, gradient_flow
 from .grid_softmin import Grid
+from .laguerre_grid import (LaguerreGrid, LaguerreGridResult, iterate_laguerre_grid, laguerre_grid,
+                            solve_laguerre_grid)
 from .power_diagrams import PowerDiagram, power_diagram
 from .semidiscrete import (SemiDiscreteResult, SemiDiscreteState, iterate_lloyd, iterate_semidiscrete, lloyd,
                            solve_semidiscrete)
@@ -44,4 +49,5 @@ __all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning"
            "solve_grid", "iterate_grid", "GridResult", "GridState", "Grid", "ImagesLoss",
            "barycenter_grid", "iterate_barycenter_grid", "GridBarycenter", "barycenter_points",
            "iterate_barycenter_points", "power_diagram", "PowerDiagram", "solve_semidiscrete", "iterate_semidiscrete",
-           "SemiDiscreteResult", "SemiDiscreteState", "lloyd", "iterate_lloyd"]
+           "SemiDiscreteResult", "SemiDiscreteState", "lloyd", "iterate_lloyd",
+           "laguerre_grid", "solve_laguerre_grid", "iterate_laguerre_grid", "LaguerreGrid", "LaguerreGridResult"]

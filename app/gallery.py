@@ -39,6 +39,9 @@ DEMOS: List[Demo] = [
     Demo("barycenters", "Barycenters", "Drag a point between 3 or 4 shapes: their Wasserstein barycenter morphs "
          "one into the other while the Euclidean average only cross-fades.", "barycenters.png",
          "otlab.demos.barycenters.view:BarycentersDemo"),
+    Demo("power_diagrams", "Power diagrams", "Drag a site and watch the cells re-balance to their masses: "
+         "semi-discrete OT by Newton's method, Lloyd steps, anisotropic cells.", "power_diagrams.png",
+         "otlab.demos.power_diagrams.view:PowerDiagramsDemo"),
 ]
 
 CARD_CSS = """

@@ -12,7 +12,8 @@ derivatives use the **soft assignment** at temperature τ,
     V_i = h^D \sum_y \pi_i(y), \qquad
     \frac{\partial V_i}{\partial w_j} = \frac{h^D}{\tau} \sum_y \pi_i(y)\,\big(\delta_{ij} - \pi_j(y)\big),
 
-(:math:`h^D` the volume of a pixel), kept to the ``TOP_K`` lowest :math:`c_i - w_i` per pixel (the
+(:math:`h^D` the volume of a pixel; with a ``density`` ρ on the grid, the **masses**
+:math:`\mu_i = \sum_y \rho(y)\,\pi_i(y) / \sum_y \rho(y)` and their derivatives carry the factor ρ(y)), kept to the ``TOP_K`` lowest :math:`c_i - w_i` per pixel (the
 others weigh less than :math:`e^{-\text{gap}/\tau}`). τ defaults to the change of the median cell's cost
 across one pixel at half a cell's radius, so the soft boundary is about a pixel wide. The soft
 centroids are :math:`h^D \sum_y \pi_i(y)\, y / V_i`. The weights solving :math:`V_i / \sum_j V_j = \nu_i`
@@ -50,11 +51,13 @@ MAX_HALVINGS = 30
 @dataclass
 class LaguerreGrid:
     """Laguerre cells on a grid: ``labels`` (*shape) the cell of each pixel (hard argmin),
-    ``volumes`` (N,) soft volumes (sum: the box's volume), ``centroids`` (N, D) soft centroids,
+    ``volumes`` (N,) soft volumes (sum: the box's volume), ``masses`` (N,) soft fractions of the
+    density (= volumes / box volume when uniform), ``centroids`` (N, D) soft centroids of the density,
     ``temperature`` τ, ``grid``; torch float64 / int64 on the sites' device."""
 
     labels: torch.Tensor
     volumes: torch.Tensor
+    masses: torch.Tensor
     centroids: torch.Tensor
     temperature: float
     grid: Grid
@@ -63,8 +66,8 @@ class LaguerreGrid:
 
 @dataclass
 class LaguerreGridResult:
-    """Weights giving every cell its volume: ``weights`` (N,), ``cells`` (:class:`LaguerreGrid`),
-    ``n_iter`` Newton steps, ``error`` the largest relative volume error, ``converged``."""
+    """Weights giving every cell its mass: ``weights`` (N,), ``cells`` (:class:`LaguerreGrid`),
+    ``n_iter`` Newton steps, ``error`` the largest relative mass error, ``converged``."""
 
     weights: torch.Tensor
     cells: LaguerreGrid
@@ -147,28 +150,34 @@ def default_temperature(costs: _Costs, grid: Grid) -> float:
     return float(change.median())
 
 
-def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian: bool):
-    """Labels, soft volumes, soft first moments and (optionally) the sparse Hessian at weights w."""
+def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian: bool,
+           rho: Optional[torch.Tensor] = None):
+    """At weights w: labels, soft volumes, soft masses (fractions of ρ, uniform when ``rho`` is None),
+    soft centroids of ρ and (optionally) the sparse Hessian of the masses."""
     Y = grid.nodes(torch.float64, costs.x.device).reshape(-1, grid.dim)
     k = min(TOP_K[grid.dim], costs.n)
     cell = math.prod(hi - lo for lo, hi in grid.extent) / len(Y)
+    r = torch.full((len(Y),), 1.0 / len(Y), dtype=torch.float64, device=Y.device) if rho is None else rho
     labels = torch.empty(len(Y), dtype=torch.int64, device=Y.device)
     vol = torch.zeros(costs.n, dtype=torch.float64, device=Y.device)
+    mass = torch.zeros_like(vol)
     mom = torch.zeros(costs.n, grid.dim, dtype=torch.float64, device=Y.device)
     pairs, vals = [], []
     step = max(1, CHUNK_ENTRIES // costs.n)
     for start in range(0, len(Y), step):
-        y = Y[start:start + step]
+        y, ry = Y[start:start + step], r[start:start + step, None]
         idx = costs.scores32(y, w).topk(k, dim=1).indices  # candidates, then exact scores in float64
         score = costs.scores_at(y, idx, w)
         labels[start:start + step] = idx.gather(1, score.argmax(1, keepdim=True))[:, 0]
         pi = torch.softmax(score / tau, dim=1)
-        vol.index_add_(0, idx.reshape(-1), pi.reshape(-1))
-        mom.index_add_(0, idx.reshape(-1), (pi[..., None] * y[:, None, :]).reshape(-1, grid.dim))
+        flat = idx.reshape(-1)
+        vol.index_add_(0, flat, pi.reshape(-1))
+        mass.index_add_(0, flat, (ry * pi).reshape(-1))
+        mom.index_add_(0, flat, ((ry * pi)[..., None] * y[:, None, :]).reshape(-1, grid.dim))
         if with_hessian:
             pairs.append((idx[:, :, None] * costs.n + idx[:, None, :]).reshape(-1))
-            vals.append((pi[:, :, None] * pi[:, None, :]).reshape(-1))
-    centroids = torch.where(vol[:, None] > 0, mom / vol.clamp_min(1e-300)[:, None], costs.x)
+            vals.append((ry[:, :, None] * pi[:, :, None] * pi[:, None, :]).reshape(-1))
+    centroids = torch.where(mass[:, None] > 0, mom / mass.clamp_min(1e-300)[:, None], costs.x)
     H = None
     if with_hessian:
         n = costs.n
@@ -178,12 +187,24 @@ def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian:
         else:
             M = scipy.sparse.coo_matrix((val.cpu().numpy(), ((key // n).cpu().numpy(), (key % n).cpu().numpy())),
                                         shape=(n, n)).tocsr()
-        H = (scipy.sparse.diags(vol.cpu().numpy()) - M) * (cell / tau)
-    return labels.reshape(grid.shape), vol * cell, centroids, H
+        H = (scipy.sparse.diags(mass.cpu().numpy()) - M) / tau
+    return labels.reshape(grid.shape), vol * cell, mass, centroids, H
+
+
+def _density(density, grid: Grid, device) -> Optional[torch.Tensor]:
+    """``density`` (the grid's shape, >= 0, some mass) normalised to sum 1 and flattened, or None."""
+    if density is None:
+        return None
+    rho = checks.real_tensor("density", density, "numbers").detach().to(dtype=torch.float64, device=device)
+    if tuple(rho.shape) != grid.shape:
+        raise ValueError(f"density must have the grid's shape {grid.shape}, got {tuple(rho.shape)}")
+    if not bool(torch.isfinite(rho).all()) or bool((rho < 0).any()) or not float(rho.sum()) > 0:
+        raise ValueError("density must be finite, >= 0 and not zero everywhere")
+    return (rho / rho.sum()).reshape(-1)
 
 
 def laguerre_grid(sites, weights=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,
-                  temperature=None) -> LaguerreGrid:
+                  density=None, temperature=None) -> LaguerreGrid:
     r"""Laguerre cells of the costs :math:`s_i\,((y - x_i)^\top A_i (y - x_i))^{p/2}` on a 2D or 3D grid.
 
     Args:
@@ -192,14 +213,15 @@ def laguerre_grid(sites, weights=None, *, metrics=None, power=2, scale=None, sha
         metrics: (N, D, D) symmetric positive definite :math:`A_i` (identity when None).
         power: p > 0. scale: (N,) :math:`s_i > 0` (ones when None).
         shape: pixels (or voxels) per axis; extent: the box, as for :class:`otlab.core.Grid`.
+        density: optional ρ >= 0 on the grid (its shape; axis 0 along x) for ``masses`` and centroids.
         temperature: τ of the soft volumes (see the module docstring; a pixel wide when None).
     """
     grid = _grid(shape, extent)
     costs = _Costs(sites, metrics, power, scale, grid.dim)
     w = _weights(weights, costs)
     tau = default_temperature(costs, grid) if temperature is None else checks.positive_number("temperature", temperature)
-    labels, vol, cen, _ = _sweep(costs, grid, w, tau, False)
-    return LaguerreGrid(labels, vol, cen, tau, grid)
+    labels, vol, mass, cen, _ = _sweep(costs, grid, w, tau, False, _density(density, grid, costs.x.device))
+    return LaguerreGrid(labels, vol, mass, cen, tau, grid)
 
 
 def _weights(weights, costs: _Costs) -> torch.Tensor:
@@ -212,59 +234,61 @@ def _weights(weights, costs: _Costs) -> torch.Tensor:
 
 
 def iterate_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,
-                          tol=0.01, weights0=None, temperature=None, max_iter=50) -> Iterator[LaguerreGridResult]:
+                          density=None, tol=0.01, weights0=None, temperature=None,
+                          max_iter=50) -> Iterator[LaguerreGridResult]:
     """Yield a :class:`LaguerreGridResult` per damped Newton step of :func:`solve_laguerre_grid`."""
     grid = _grid(shape, extent)
     costs = _Costs(sites, metrics, power, scale, grid.dim)
     nu = torch.as_tensor(as_masses(masses, costs.n), device=costs.x.device)
+    rho = _density(density, grid, costs.x.device)
     tol = checks.positive_number("tol", tol)
     max_iter = checks.integer("max_iter", max_iter, minimum=0)
     tau = default_temperature(costs, grid) if temperature is None else checks.positive_number("temperature", temperature)
     w = _weights(weights0, costs)
-    labels, vol, cen, H = _sweep(costs, grid, w, tau, True)
-    total = float(vol.sum())
+    state = _sweep(costs, grid, w, tau, True, rho)
 
-    def error(v):
-        return float(((v / total - nu).abs() / nu).max())
+    def error(mass):
+        return float(((mass - nu).abs() / nu).max())
 
-    err = error(vol)
-    floor = 0.5 * min(float(vol.min()) / total, float(nu.min()))
+    err = error(state[2])
+    floor = 0.5 * min(float(state[2].min()), float(nu.min()))
     for step in range(max_iter + 1):
         done = err <= tol or step == max_iter
-        yield LaguerreGridResult(w, LaguerreGrid(labels, vol, cen, tau, grid, H), step, err, done and err <= tol)
+        yield LaguerreGridResult(w, LaguerreGrid(*state[:4], tau, grid, state[4]), step, err, done and err <= tol)
         if done:
             return
-        residual = (vol / total - nu).cpu().numpy() * total
-        red = H[:-1, :-1].tocsc() + scipy.sparse.identity(costs.n - 1) * 1e-12 * abs(H.diagonal()).max()
+        residual = (state[2] - nu).cpu().numpy()
+        H = state[4]
         delta = np.zeros(costs.n)
         if costs.n > 1:
+            red = H[:-1, :-1].tocsc() + scipy.sparse.identity(costs.n - 1) * 1e-12 * abs(H.diagonal()).max()
             delta[:-1] = scipy.sparse.linalg.splu(red, permc_spec="MMD_AT_PLUS_A").solve(-residual[:-1])
         delta = torch.as_tensor(delta, device=w.device)
-        worst, t = float(residual.__abs__().max()), 1.0
+        worst, t = float(np.abs(residual).max()), 1.0
         for _ in range(MAX_HALVINGS):
-            trial = _sweep(costs, grid, w + t * delta, tau, True)
-            v = trial[1]
-            if float(v.min()) / total >= floor and float((v / total - nu).abs().max()) * total <= (1 - t / 2) * worst:
+            trial = _sweep(costs, grid, w + t * delta, tau, True, rho)
+            if float(trial[2].min()) >= floor and float((trial[2] - nu).abs().max()) <= (1 - t / 2) * worst:
                 break
             t /= 2
         else:
-            yield LaguerreGridResult(w, LaguerreGrid(labels, vol, cen, tau, grid, H), step, err, False)
+            yield LaguerreGridResult(w, LaguerreGrid(*state[:4], tau, grid, state[4]), step, err, False)
             return
-        w = w + t * delta
-        labels, vol, cen, H = trial
-        err = error(vol)
+        w, state = w + t * delta, trial
+        err = error(state[2])
 
 
 def solve_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,
-                        tol=0.01, weights0=None, temperature=None, max_iter=50) -> LaguerreGridResult:
-    r"""Weights whose Laguerre cells on the grid have the prescribed volumes (soft, to ``tol`` relative).
+                        density=None, tol=0.01, weights0=None, temperature=None, max_iter=50) -> LaguerreGridResult:
+    r"""Weights whose Laguerre cells on the grid hold the prescribed masses (soft, to ``tol`` relative).
 
-    Same cells as :func:`laguerre_grid`; ``masses`` (N,) > 0 are the target fractions of the box
-    (uniform when None); damped Newton on the soft volumes from ``weights0`` (zeros when None).
+    Same cells as :func:`laguerre_grid`; ``masses`` (N,) > 0 are the target fractions of the box's
+    volume, or of ``density`` when given (uniform when None); damped Newton on the soft masses from
+    ``weights0`` (zeros when None).
     """
     res = None
     for res in iterate_laguerre_grid(sites, masses, metrics=metrics, power=power, scale=scale, shape=shape,
-                                     extent=extent, tol=tol, weights0=weights0, temperature=temperature,
+                                     extent=extent, density=density, tol=tol, weights0=weights0,
+                                     temperature=temperature,
                                      max_iter=max_iter):
         pass
     return res

@@ -97,18 +97,33 @@ def test_power_costs_and_scales():
         assert res.converged and np.abs(v * 25 - 1).max() <= 1e-3
 
 
+def test_density_masses():
+    """A density twice as heavy on the right half: equal masses make the right cells about half as large."""
+    rho = np.ones((64, 64))
+    rho[32:] = 2.0
+    x = np.random.default_rng(8).random((40, 2))
+    res = solve_laguerre_grid(x, shape=(64, 64), density=rho, tol=1e-3)
+    m, v = res.cells.masses.numpy(), res.cells.volumes.numpy()
+    assert res.converged and np.abs(m * 40 - 1).max() <= 1e-3
+    left, right = res.cells.centroids.numpy()[:, 0] < 0.4, res.cells.centroids.numpy()[:, 0] > 0.6
+    assert 1.6 < np.median(v[left]) / np.median(v[right]) < 2.5
+
+
 def test_soft_hessian_matches_finite_differences():
     x = np.random.default_rng(5).random((12, 2))
     grid = _grid((48, 48), None)
     costs = _Costs(x, None, 1.5, None, 2)
     w = torch.as_tensor(np.random.default_rng(6).normal(0, 1e-2, 12))
-    _, _, _, H = _sweep(costs, grid, w, 5e-3, True)
+    rho = torch.as_tensor(np.random.default_rng(7).uniform(0.2, 1.0, (48, 48))).reshape(-1)
+    rho = rho / rho.sum()
+    H = _sweep(costs, grid, w, 5e-3, True, rho)[4]
     h = 1e-6
     fd = np.empty((12, 12))
     for j in range(12):
         e = torch.zeros(12, dtype=torch.float64)
         e[j] = h
-        fd[:, j] = ((_sweep(costs, grid, w + e, 5e-3, False)[1] - _sweep(costs, grid, w - e, 5e-3, False)[1]) / (2 * h)).numpy()
+        fd[:, j] = ((_sweep(costs, grid, w + e, 5e-3, False, rho)[2] - _sweep(costs, grid, w - e, 5e-3, False, rho)[2])
+                    / (2 * h)).numpy()
     assert np.abs(fd - H.toarray()).max() <= 1e-5 * np.abs(H.toarray()).max()
 
 
@@ -122,6 +137,8 @@ def test_soft_hessian_matches_finite_differences():
     (dict(shape=(8,)), "shape"),
     (dict(masses=[1.0, 1.0]), "masses"),
     (dict(weights0=[0.0]), "weights"),
+    (dict(density=np.ones((8, 8))), "density"),
+    (dict(density=-np.ones((16, 16))), "density"),
 ])
 def test_bad_input(kwargs, match):
     args = dict(sites=np.array([[0.2, 0.2], [0.8, 0.7], [0.4, 0.9]]), shape=(16, 16))

@@ -1,0 +1,94 @@
+"""The power-diagram demo in headless Chromium: load and converge on a projector, drag a site (Newton
+restarts during the drag and the cells change), paint density, Lloyd steps, the anisotropic mode."""
+import numpy as np
+import pytest
+
+from test_app import wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def open_power(page, url, query=""):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(url + "power_diagrams" + query)
+    page.wait_for_selector(".otlab-readout-text", timeout=60_000)
+
+
+def readout(page):
+    return page.locator(".otlab-readout-text").text_content()
+
+
+def converged(page):
+    return "converged" in readout(page)
+
+
+def screen(page, x, y):
+    """Screen position of the point (x, y) of the unit square (the plot's ranges, no axes)."""
+    box = page.locator(".otlab-cells canvas").first.bounding_box()
+    return box["x"] + x * box["width"], box["y"] + box["height"] * (1 - y)
+
+
+def default_sites():
+    """The sites of the default model (seed 0, 60 sites), as the model draws them."""
+    return np.random.default_rng(0).uniform(0.02, 0.98, (60, 2))
+
+
+def test_loads_fits_a_projector_and_converges(page, app_url):
+    open_power(page, app_url)
+    wait_until(lambda: converged(page), timeout=60)
+    assert "60 sites" in readout(page)
+    assert float(page.locator(".otlab-error").text_content()) <= 1e-6
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert page.console_errors == []
+
+
+def test_dragging_a_site_rebalances_the_cells(page, app_url):
+    open_power(page, app_url)
+    wait_until(lambda: converged(page), timeout=60)
+    cells = page.locator(".otlab-cells")
+    before = cells.screenshot()
+    x0 = default_sites()[0]
+    page.mouse.move(*screen(page, *x0))
+    page.mouse.down()
+    seen = set()
+    for i in range(1, 16):
+        page.mouse.move(*screen(page, x0[0] + (0.5 - x0[0]) * i / 15, x0[1] + (0.5 - x0[1]) * i / 15))
+        page.wait_for_timeout(80)
+        seen.add(readout(page))
+    page.mouse.up()
+    assert len(seen) >= 3 and any("running" in text for text in seen)  # Newton re-ran during the drag
+    wait_until(lambda: converged(page), timeout=60)
+    assert cells.screenshot() != before
+    assert page.console_errors == []
+
+
+def test_painting_density_makes_small_cells_there(page, app_url):
+    open_power(page, app_url)
+    wait_until(lambda: converged(page), timeout=60)
+    page.locator(".otlab-brush").get_by_text("paint density").click()
+    page.mouse.move(*screen(page, 0.3, 0.3))
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(*screen(page, 0.3 + 0.04 * i, 0.3 + 0.02 * i))
+        page.wait_for_timeout(60)
+    page.mouse.up()
+    wait_until(lambda: "painted" in page.locator(".otlab-w-targets select").input_value(), timeout=30)
+    wait_until(lambda: converged(page), timeout=60)
+    assert page.console_errors == []
+
+
+def test_lloyd_steps_then_converged(page, app_url):
+    open_power(page, app_url)
+    wait_until(lambda: converged(page), timeout=60)
+    page.locator(".otlab-lloyd").click()
+    wait_until(lambda: "Lloyd steps left" in readout(page), timeout=30)
+    wait_until(lambda: "Lloyd steps left" not in readout(page) and converged(page), timeout=90)
+    assert page.console_errors == []
+
+
+def test_anisotropic_mode(page, app_url):
+    open_power(page, app_url, "?mode=anisotropic&targets=blob&colour=weight")
+    wait_until(lambda: converged(page), timeout=120)
+    assert float(page.locator(".otlab-error").text_content()) <= 1e-3
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert page.console_errors == []

@@ -1,6 +1,6 @@
 """Screenshots of the app for docs/ and the gallery thumbnails in assets/ (headless Chromium).
 
-Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [gallery]   (default: all; serves the
+Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [power_diagrams] [gallery]   (default: all; serves the
 app on a free port, needs /usr/bin/chromium)
 """
 from __future__ import annotations
@@ -100,13 +100,29 @@ def barycenters(page, url):
     download.value.save_as(str(DOCS / "barycenters-grid.png"))
 
 
+def power_diagrams(page, url):
+    """Converged cells at 1280 and 1920 (the thumbnail from those), the mass-error colours while Newton runs
+    after a drag, and the anisotropic mode."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "power_diagrams", ".otlab-converged", 0.5)
+    page.screenshot(path=str(DOCS / "power_diagrams-1280.png"))
+    thumbnail(page, ".otlab-cells", "power_diagrams.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    time.sleep(1.0)
+    page.screenshot(path=str(DOCS / "power_diagrams-1920.png"))
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "power_diagrams?mode=anisotropic&targets=blob&colour=weight&aspect=4", ".otlab-converged", 0.5)
+    page.screenshot(path=str(DOCS / "power_diagrams-anisotropic-1280.png"))
+
+
 def gallery(page, url):
     page.set_viewport_size({"width": 1280, "height": 720})
     visit(page, url, ".otlab-card img", 1.0)
     page.screenshot(path=str(DOCS / "gallery.png"))
 
 
-SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters, gallery=gallery)
+SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters,
+             power_diagrams=power_diagrams, gallery=gallery)
 
 
 def main(names):

@@ -37,11 +37,11 @@ Raising $$w_i$$ grows cell i. **Semi-discrete optimal transport** asks for the w
 cell its mass $$\nu_i$$ of the density ρ: the cells are then the optimal transport of ρ onto the sites,
 and w maximises the concave dual
 
-$$\Phi(w) = \sum_i w_i \nu_i + \int \min_i \big(|y - x_i|^2 - w_i\big)\, \rho(y)\, dy, \qquad \partial_{w_i} \Phi = \nu_i - \mu_i(w).$$
+$$\Phi(w) = \sum_i w_i \nu_i + \int \min_i \big(|y - x_i|^2 - w_i\big)  \rho(y)  dy, \qquad \partial_{w_i} \Phi = \nu_i - \mu_i(w).$$
 
 **Newton's method** uses the Hessian, a graph Laplacian on the cells' neighbours,
 
-$$\frac{\partial \mu_i}{\partial w_j} = -\frac{\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho}{2\,|x_i - x_j|}, \qquad w \leftarrow w - \tau H^{-1}(\mu - \nu),$$
+$$\frac{\partial \mu_i}{\partial w_j} = -\frac{\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho}{2 |x_i - x_j|}, \qquad w \leftarrow w - \tau H^{-1}(\mu - \nu),$$
 
 with the step τ halved until every cell keeps some mass and the error drops: the curve falls
 quadratically, 10⁻² → 10⁻⁴ → 10⁻⁸.

@@ -2,7 +2,8 @@ r"""Laguerre cells of any cost on a pixel (2D) or voxel (3D) grid, and their vol
 
 Site i has the cost :math:`c_i(y) = s_i\, q_i(y)^{p/2}`, :math:`q_i(y) = (y - x_i)^\top A_i (y - x_i)`,
 with :math:`A_i` symmetric positive definite (``metrics``; the identity by default: anisotropic cells
-when not), :math:`s_i > 0` (``scale``) and one exponent p (``power``; p ≫ 2: hard particles, p < 2:
+when not), :math:`s_i > 0` (``scale``) and an exponent :math:`p_i` (``power``, one for all or one per
+site: p ≫ 2 hard particles, p < 2
 soft ones). Pixel y (a grid node) belongs to :math:`\arg\min_i c_i(y) - w_i`. Hard pixel counts are
 piecewise constant in w (a Newton loop on them oscillates) and coarse, so the volumes and their
 derivatives use the **soft assignment** at temperature τ,
@@ -14,7 +15,7 @@ derivatives use the **soft assignment** at temperature τ,
 
 (:math:`h^D` the volume of a pixel; with a ``density`` ρ on the grid, the **masses**
 :math:`\mu_i = \sum_y \rho(y)\,\pi_i(y) / \sum_y \rho(y)` and their derivatives carry the factor ρ(y)), kept to the ``TOP_K`` lowest :math:`c_i - w_i` per pixel (the
-others weigh less than :math:`e^{-\text{gap}/\tau}`). τ defaults to the change of the median cell's cost
+others weigh less than :math:`e^{-\text{gap}/\tau}`). τ defaults to the mean over the cells of the change of their cost
 across one pixel at half a cell's radius, so the soft boundary is about a pixel wide. The soft
 centroids are :math:`h^D \sum_y \pi_i(y)\, y / V_i`. The weights solving :math:`V_i / \sum_j V_j = \nu_i`
 come from damped Newton steps with this Hessian (sparse, the last weight fixed), as for the exact
@@ -96,7 +97,15 @@ class _Costs:
                 raise ValueError("metrics must be finite symmetric matrices")
             if bool((torch.linalg.eigvalsh(A)[:, 0] <= 0).any()):
                 raise ValueError("metrics must be positive definite")
-        self.power = checks.positive_number("power", power)
+        if isinstance(power, (int, float)) and not isinstance(power, bool):
+            self.power = checks.positive_number("power", power)
+            p = torch.full((n,), self.power, dtype=torch.float64, device=x.device)
+        else:
+            self.power = None  # one exponent per site
+            p = checks.real_tensor("power", power, "numbers").detach().to(dtype=torch.float64, device=x.device)
+            if p.shape != (n,) or not bool(torch.isfinite(p).all()) or bool((p <= 0).any()):
+                raise ValueError(f"power must be a number > 0 or ({n},) numbers > 0, one per site")
+        self.p = p
         if scale is None:
             s = torch.ones(n, dtype=torch.float64, device=x.device)
         else:
@@ -122,13 +131,13 @@ class _Costs:
             coef[:, -1] += w
             return F @ coef.float().T
         q = (F @ self.coef.float().T).clamp_min_(0)
-        return w.float() - self.s.float() * q.pow_(self.power / 2)
+        return w.float() - self.s.float() * q.pow_((self.p / 2).float())
 
     def scores_at(self, Y: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """w_i - c_i(y) (P, k) in float64 for the sites idx (P, k) of each node."""
         d = Y[:, None, :] - self.x[idx]
         q = torch.einsum("pka,pkab,pkb->pk", d, self.A[idx], d).clamp_min(0)
-        return w[idx] - self.s[idx] * (q if self.power == 2 else q.pow(self.power / 2))
+        return w[idx] - self.s[idx] * (q if self.power == 2 else q.pow(self.p[idx] / 2))
 
 
 def _grid(shape, extent) -> Grid:
@@ -139,15 +148,16 @@ def _grid(shape, extent) -> Grid:
 
 
 def default_temperature(costs: _Costs, grid: Grid) -> float:
-    """τ: the median cell's cost change across one pixel at half a cell's radius (see the module docstring)."""
+    """τ: the mean over the cells of the cost change across one pixel at half a cell's radius (the median
+    would follow the stiffer species when the exponents differ, a temperature at which Newton stalls)."""
     box = math.prod(hi - lo for lo, hi in grid.extent)
     dim = grid.dim
     h = (box / math.prod(grid.shape)) ** (1 / dim)
     radius = 0.5 * (box / costs.n) ** (1 / dim)
     stretch = torch.linalg.eigvalsh(costs.A).mean(1).sqrt()  # a typical length unit of each metric
-    p = costs.power
+    p = costs.p
     change = costs.s * ((stretch * (radius + h)) ** p - (stretch * radius) ** p)
-    return float(change.median())
+    return float(change.mean())
 
 
 def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian: bool,
@@ -211,7 +221,7 @@ def laguerre_grid(sites, weights=None, *, metrics=None, power=2, scale=None, sha
         sites: (N, D) points, D = len(shape).
         weights: (N,) the :math:`w_i` of :math:`c_i(y) - w_i` (zeros when None).
         metrics: (N, D, D) symmetric positive definite :math:`A_i` (identity when None).
-        power: p > 0. scale: (N,) :math:`s_i > 0` (ones when None).
+        power: p > 0, or (N,) exponents, one per site. scale: (N,) :math:`s_i > 0` (ones when None).
         shape: pixels (or voxels) per axis; extent: the box, as for :class:`otlab.core.Grid`.
         density: optional ρ >= 0 on the grid (its shape; axis 0 along x) for ``masses`` and centroids.
         temperature: τ of the soft volumes (see the module docstring; a pixel wide when None).

@@ -16,3 +16,16 @@ def test_annealing_notebook_runs():
     assert shown and any("application/vnd.holoviews_exec.v0+json" in o.data or "text/html" in o.data for o in shown)
     steps = nb.cells[4].outputs[0].data["text/plain"]
     assert "(0, " in steps and "(5, " in steps
+
+
+def test_power_diagrams_demo_displays_in_a_notebook():
+    """The power-diagram demo displays in Jupyter and its model converges in the kernel."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import panel as pn; pn.extension('mathjax')"),
+                nbformat.v4.new_code_cell("from otlab.demos.power_diagrams import PowerDiagramsDemo, PowerDiagramsModel\n"
+                                          "m = PowerDiagramsModel(n_sites=30)\nPowerDiagramsDemo(m)"),
+                nbformat.v4.new_code_cell("f = None\nfor _ in range(12):\n    f = m.step()\n(f.converged, f.error < 1e-6)")]
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False).execute()
+    shown = [o for o in nb.cells[1].outputs if o.output_type in ("display_data", "execute_result")]
+    assert shown and any("application/vnd.holoviews_exec.v0+json" in o.data for o in shown)
+    assert nb.cells[2].outputs[0].data["text/plain"] == "(True, True)"

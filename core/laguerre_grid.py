@@ -30,14 +30,12 @@ import math
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-import numpy as np
 import scipy.sparse
-import scipy.sparse.linalg
 import torch
 
 from . import checks
 from .grid_softmin import Grid, as_extent
-from .semidiscrete import as_masses
+from .semidiscrete import as_masses, damped_newton
 
 #: Cells kept per pixel in the soft assignment (2D, 3D).
 TOP_K = {2: 8, 3: 12}
@@ -78,7 +76,7 @@ class LaguerreGridResult:
 
 
 class _Costs:
-    """Checked sites, metrics, scales and power: ``costs(Y)`` (P, N) for grid nodes Y (P, D)."""
+    """Checked sites, metrics, scales and powers; ``scores32`` / ``scores_at`` give w_i - c_i(y) at grid nodes."""
 
     def __init__(self, sites, metrics, power, scale, dim):
         x = checks.real_tensor("sites", sites, "points").detach().to(torch.float64)
@@ -102,16 +100,10 @@ class _Costs:
             p = torch.full((n,), self.power, dtype=torch.float64, device=x.device)
         else:
             self.power = None  # one exponent per site
-            p = checks.real_tensor("power", power, "numbers").detach().to(dtype=torch.float64, device=x.device)
-            if p.shape != (n,) or not bool(torch.isfinite(p).all()) or bool((p <= 0).any()):
-                raise ValueError(f"power must be a number > 0 or ({n},) numbers > 0, one per site")
+            p = per_site("power", power, n, x.device, positive=True, alternative="a number > 0 or ")
         self.p = p
-        if scale is None:
-            s = torch.ones(n, dtype=torch.float64, device=x.device)
-        else:
-            s = checks.real_tensor("scale", scale, "numbers").detach().to(dtype=torch.float64, device=x.device)
-            if s.shape != (n,) or not bool(torch.isfinite(s).all()) or bool((s <= 0).any()):
-                raise ValueError(f"scale must be ({n},) finite numbers > 0, one per site")
+        s = torch.ones(n, dtype=torch.float64, device=x.device) if scale is None else \
+            per_site("scale", scale, n, x.device, positive=True)
         self.x, self.A, self.s, self.n = x, A, s, n
         iu = torch.triu_indices(dim, dim)
         self.iu = iu
@@ -234,13 +226,19 @@ def laguerre_grid(sites, weights=None, *, metrics=None, power=2, scale=None, sha
     return LaguerreGrid(labels, vol, mass, cen, tau, grid)
 
 
+def per_site(name: str, value, n: int, device, positive: bool = False, alternative: str = "") -> torch.Tensor:
+    """``value`` as (n,) finite float64 numbers (> 0 if ``positive``), one per site, or a ValueError naming
+    ``name`` (``alternative``: what else the argument may be, for the message)."""
+    v = checks.real_tensor(name, value, "numbers").detach().to(dtype=torch.float64, device=device)
+    if v.shape != (n,) or not bool(torch.isfinite(v).all()) or (positive and bool((v <= 0).any())):
+        raise ValueError(f"{name} must be {alternative}({n},) finite numbers{' > 0' if positive else ''}, one per site")
+    return v
+
+
 def _weights(weights, costs: _Costs) -> torch.Tensor:
     if weights is None:
         return torch.zeros(costs.n, dtype=torch.float64, device=costs.x.device)
-    w = checks.real_tensor("weights", weights, "numbers").detach().to(dtype=torch.float64, device=costs.x.device)
-    if w.shape != (costs.n,) or not bool(torch.isfinite(w).all()):
-        raise ValueError(f"weights must be ({costs.n},) finite numbers, one per site")
-    return w
+    return per_site("weights", weights, costs.n, costs.x.device)
 
 
 def iterate_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,
@@ -249,42 +247,23 @@ def iterate_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=No
     """Yield a :class:`LaguerreGridResult` per damped Newton step of :func:`solve_laguerre_grid`."""
     grid = _grid(shape, extent)
     costs = _Costs(sites, metrics, power, scale, grid.dim)
-    nu = torch.as_tensor(as_masses(masses, costs.n), device=costs.x.device)
+    nu = as_masses(masses, costs.n)
     rho = _density(density, grid, costs.x.device)
     tol = checks.positive_number("tol", tol)
     max_iter = checks.integer("max_iter", max_iter, minimum=0)
     tau = default_temperature(costs, grid) if temperature is None else checks.positive_number("temperature", temperature)
-    w = _weights(weights0, costs)
-    state = _sweep(costs, grid, w, tau, True, rho)
+    device = costs.x.device
 
-    def error(mass):
-        return float(((mass - nu).abs() / nu).max())
+    def masses_at(w):
+        state = _sweep(costs, grid, torch.as_tensor(w, device=device), tau, True, rho)
+        return state[2].cpu().numpy(), state
 
-    err = error(state[2])
-    floor = 0.5 * min(float(state[2].min()), float(nu.min()))
-    for step in range(max_iter + 1):
-        done = err <= tol or step == max_iter
-        yield LaguerreGridResult(w, LaguerreGrid(*state[:4], tau, grid, state[4]), step, err, done and err <= tol)
-        if done:
-            return
-        residual = (state[2] - nu).cpu().numpy()
-        H = state[4]
-        delta = np.zeros(costs.n)
-        if costs.n > 1:
-            red = H[:-1, :-1].tocsc() + scipy.sparse.identity(costs.n - 1) * 1e-12 * abs(H.diagonal()).max()
-            delta[:-1] = scipy.sparse.linalg.splu(red, permc_spec="MMD_AT_PLUS_A").solve(-residual[:-1])
-        delta = torch.as_tensor(delta, device=w.device)
-        worst, t = float(np.abs(residual).max()), 1.0
-        for _ in range(MAX_HALVINGS):
-            trial = _sweep(costs, grid, w + t * delta, tau, True, rho)
-            if float(trial[2].min()) >= floor and float((trial[2] - nu).abs().max()) <= (1 - t / 2) * worst:
-                break
-            t /= 2
-        else:
-            yield LaguerreGridResult(w, LaguerreGrid(*state[:4], tau, grid, state[4]), step, err, False)
-            return
-        w, state = w + t * delta, trial
-        err = error(state[2])
+    w = _weights(weights0, costs).cpu().numpy()
+    for s in damped_newton(masses_at, lambda state: state[4], w, masses_at(w), nu, tol=tol, max_iter=max_iter,
+                           what="Laguerre cells on a grid", ridge=1e-12, halvings=MAX_HALVINGS):
+        yield LaguerreGridResult(torch.as_tensor(s.weights, device=device),
+                                 LaguerreGrid(*s.payload[:4], tau, grid, s.payload[4]), s.step, s.error,
+                                 bool(s.converged))
 
 
 def solve_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,

@@ -104,19 +104,59 @@ def hessian(diagram: PowerDiagram) -> scipy.sparse.csr_matrix:
     return scipy.sparse.csr_matrix((np.concatenate([off, off, diag]), (rows, cols)), shape=(n, n))
 
 
-def _error(mu: np.ndarray, nu: np.ndarray) -> float:
-    return float(np.max(np.abs(mu - nu) / nu))
+@dataclass
+class NewtonStep:
+    """One state of :func:`damped_newton`: ``weights`` (N,) numpy, ``payload`` what ``evaluate`` returned
+    with the masses, ``error`` the largest relative mass error, ``tau`` the damping of the step that led here
+    (None at the start); ``converged`` is set on the ``final`` state only."""
+
+    step: int
+    weights: np.ndarray
+    payload: object
+    error: float
+    tau: Optional[float]
+    final: bool
+    converged: Optional[bool]
 
 
-def _newton_direction(diagram: PowerDiagram, residual: np.ndarray) -> np.ndarray:
-    """δ with H δ = -residual, the last weight held fixed."""
-    n = len(residual)
-    delta = np.zeros(n)
-    if n > 1:
-        H = hessian(diagram)[:-1, :-1].tocsc()
-        lu = scipy.sparse.linalg.splu(H, permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True))
-        delta[:-1] = lu.solve(-residual[:-1])
-    return delta
+def damped_newton(evaluate, jacobian, w: np.ndarray, start, nu: np.ndarray, *, tol: float, max_iter: int,
+                  what: str, ridge: float = 0.0, halvings: int = MAX_HALVINGS) -> Iterator[NewtonStep]:
+    r"""Damped Newton for :math:`\mu(w) = \nu` (see the module docstring), shared by the exact and the grid
+    paths: ``evaluate(w)`` returns (masses μ (N,) numpy, payload), ``jacobian(payload)`` the sparse
+    :math:`\partial\mu/\partial w`; ``start`` is ``evaluate(w)``. The system is solved with the last weight
+    fixed, plus ``ridge`` times the largest diagonal entry on the diagonal (for soft masses that underflow).
+    Yields the start and every accepted step; stops with a :class:`ConvergenceWarning` if no step is accepted
+    after ``halvings`` halvings."""
+    mu, payload = start
+    floor = 0.5 * min(mu.min(), nu.min())
+    error, tau = float(np.max(np.abs(mu - nu) / nu)), None
+    for step in range(max_iter + 1):
+        done = error <= tol or step == max_iter
+        yield NewtonStep(step, w, payload, error, tau, done, (error <= tol) if done else None)
+        if done:
+            return
+        residual = mu - nu
+        delta = np.zeros(len(w))
+        if len(w) > 1:
+            H = jacobian(payload)
+            red = H[:-1, :-1].tocsc()
+            if ridge:
+                red = red + scipy.sparse.identity(len(w) - 1) * ridge * abs(H.diagonal()).max()
+            lu = scipy.sparse.linalg.splu(red, permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True))
+            delta[:-1] = lu.solve(-residual[:-1])
+        tau, worst = 1.0, np.abs(residual).max()
+        for _ in range(halvings):
+            mu_t, trial = evaluate(w + tau * delta)
+            if mu_t.min() >= floor and np.abs(mu_t - nu).max() <= (1 - tau / 2) * worst:
+                break
+            tau /= 2
+        else:
+            warnings.warn(f"{what}: no acceptable Newton step after {halvings} halvings (error {error:.3g}); "
+                          "stopping", ConvergenceWarning, stacklevel=3)
+            yield NewtonStep(step, w, payload, error, tau, True, False)
+            return
+        w, payload, mu = w + tau * delta, trial, mu_t
+        error = float(np.max(np.abs(mu - nu) / nu))
 
 
 def iterate_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1e-6, weights0=None,
@@ -132,40 +172,23 @@ def iterate_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1
     domain_mass = float(rho.polygon_moments(dom[None])[0][0])
     if not domain_mass > 0:
         raise ValueError("density has no mass inside the domain")
-    w = as_site_weights(weights0, len(x))
-    diagram = evaluate(x, w, dom, rho, domain_mass)
-    if weights0 is not None and float(diagram.masses.min()) <= 0:
-        w = np.zeros(len(x))  # a warm start that empties a cell: restart from the Voronoi diagram
+
+    def masses_at(w):
         diagram = evaluate(x, w, dom, rho, domain_mass)
-    mu = diagram.masses.numpy()
-    if mu.min() <= 0:
-        k = int(np.argmin(mu))
+        return diagram.masses.numpy(), diagram
+
+    w = as_site_weights(weights0, len(x))
+    start = masses_at(w)
+    if weights0 is not None and start[0].min() <= 0:
+        w = np.zeros(len(x))  # a warm start that empties a cell: restart from the Voronoi diagram
+        start = masses_at(w)
+    if start[0].min() <= 0:
+        k = int(np.argmin(start[0]))
         raise ValueError(f"the cell of sites[{k}] has no mass at the start (a site outside the domain, or where "
                          "density is zero); move the site or give weights0 that make every cell non-empty")
-    floor = 0.5 * min(mu.min(), nu.min())
-    error, tau = _error(mu, nu), None
-    for step in range(max_iter + 1):
-        done = error <= tol or step == max_iter
-        yield SemiDiscreteState(step, torch.from_numpy(w), diagram, error, tau, final=done,
-                                converged=(error <= tol) if done else None)
-        if done:
-            return
-        residual = mu - nu
-        delta = _newton_direction(diagram, residual)
-        tau, worst = 1.0, np.abs(residual).max()
-        for _ in range(MAX_HALVINGS):
-            trial = evaluate(x, w + tau * delta, dom, rho, domain_mass)
-            mu_t = trial.masses.numpy()
-            if mu_t.min() >= floor and np.abs(mu_t - nu).max() <= (1 - tau / 2) * worst:
-                break
-            tau /= 2
-        else:
-            warnings.warn(f"semi-discrete Newton: no acceptable step after {MAX_HALVINGS} halvings "
-                          f"(error {error:.3g}); stopping", ConvergenceWarning, stacklevel=2)
-            yield SemiDiscreteState(step, torch.from_numpy(w), diagram, error, tau, final=True, converged=False)
-            return
-        w, diagram, mu = w + tau * delta, trial, mu_t
-        error = _error(mu, nu)
+    for s in damped_newton(masses_at, hessian, w, start, nu, tol=tol, max_iter=max_iter, what="semi-discrete OT"):
+        yield SemiDiscreteState(s.step, torch.from_numpy(s.weights), s.payload, s.error, s.tau, final=s.final,
+                                converged=s.converged)
 
 
 def _result(state: SemiDiscreteState) -> SemiDiscreteResult:

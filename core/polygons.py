@@ -70,9 +70,17 @@ def convex_domain(domain) -> np.ndarray:
     return v
 
 
+def shoelace(P: np.ndarray, moments: bool = True):
+    """Signed areas (N,) and (if ``moments``) first moments ∫ y dy (N, 2) of padded polygons P (N, M, 2)
+    (positive when counter-clockwise): the shoelace formulas."""
+    Q = np.roll(P, -1, axis=1)
+    c = cross(P, Q)
+    return c.sum(1) / 2, (((P + Q) * c[..., None]).sum(1) / 6 if moments else None)
+
+
 def polygon_area(v: np.ndarray) -> float:
     """Signed area of one polygon (K, 2) (positive when counter-clockwise)."""
-    return float(0.5 * cross(v, np.roll(v, -1, 0)).sum())
+    return float(shoelace(v[None], moments=False)[0][0])
 
 
 def compact(cand: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -206,9 +214,8 @@ class PixelDensity:
     def polygon_moments(self, P: np.ndarray):
         """Mass (N,) and first moments (N, 2) of ρ over the padded counter-clockwise polygons P."""
         if self.values.size == 1:  # uniform: the shoelace formulas
-            Q = np.roll(P, -1, axis=1)
-            c = cross(P, Q)
-            return self.values[0, 0] * c.sum(1) / 2, self.values[0, 0] * ((P + Q) * c[..., None]).sum(1) / 6
+            area, moments = shoelace(P)
+            return self.values[0, 0] * area, self.values[0, 0] * moments
         owner, p, q = polygon_edges(P)
         seg, a, b, i, j = self.pieces(p, q)
         m = (a + b) / 2

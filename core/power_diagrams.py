@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from scipy.spatial import ConvexHull, QhullError
 
-from .polygons import PixelDensity, as_array, clip_segments, clip_to_convex, convex_domain, polygon_area
+from .polygons import PixelDensity, as_array, shoelace, clip_segments, clip_to_convex, convex_domain, polygon_area
 
 #: Dummy sites on the far circle.
 N_DUMMIES = 8
@@ -166,8 +166,7 @@ def evaluate(x: np.ndarray, w: np.ndarray, domain: np.ndarray, rho: PixelDensity
     radius = max(np.linalg.norm(domain - centre, axis=1).max(), np.linalg.norm(x - centre, axis=1).max())
     tri, vert, nbr = _facets(x, w, centre, radius)
     P = clip_to_convex(_cells(tri, vert, n, x), domain)
-    area = 0.5 * (P[:, :, 0] * np.roll(P[:, :, 1], -1, 1) - np.roll(P[:, :, 0], -1, 1) * P[:, :, 1]).sum(1)
-    area = np.maximum(area, 0.0)
+    area = np.maximum(shoelace(P, moments=False)[0], 0.0)
     mass, moments = rho.polygon_moments(P)
     if domain_mass is None:
         domain_mass = float(rho.polygon_moments(domain[None])[0][0])

@@ -29,7 +29,7 @@ import numpy as np
 import param
 import torch
 
-from otlab.core import iterate_laguerre_grid, iterate_semidiscrete
+from otlab.core import SemiDiscreteState, iterate_laguerre_grid, iterate_semidiscrete
 from otlab.demos.frame_model import FrameModel
 
 TARGETS = ["uniform", "two sizes", "ramp", "blob", "painted"]
@@ -63,10 +63,15 @@ class PowerFrame:
     density: Optional[np.ndarray] = None          # ρ (DENSITY_SIDE², axis 0 = x), None when uniform
 
 
+def pixel_centres():
+    """Coordinates X, Y (DENSITY_SIDE², axis 0 along x) of the density image's pixel centres."""
+    g = (np.arange(DENSITY_SIDE) + 0.5) / DENSITY_SIDE
+    return np.meshgrid(g, g, indexing="ij")
+
+
 def density_image(kind: str, painted: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
     """The density ρ (DENSITY_SIDE², axis 0 along x) of a ``targets`` choice (None: uniform)."""
-    g = (np.arange(DENSITY_SIDE) + 0.5) / DENSITY_SIDE
-    X, Y = np.meshgrid(g, g, indexing="ij")
+    X, Y = pixel_centres()
     if kind == "ramp":
         return 0.2 + 2 * X
     if kind == "blob":
@@ -91,7 +96,6 @@ class PowerDiagramsModel(FrameModel):
 
     def __init__(self, **params):
         self._painted = np.zeros((DENSITY_SIDE, DENSITY_SIDE))
-        self._lloyd_left = 0
         super().__init__(**params)
 
     # -- interaction (called by the view, between steps) -------------------------------------------------------
@@ -106,19 +110,9 @@ class PowerDiagramsModel(FrameModel):
             self._sites[i] = p
             self._restart_newton(keep_weights=True)
 
-    def set_sites(self, xy) -> None:
-        """Replace every site (same number) and resume Newton from the current weights."""
-        with self._step_lock:
-            xy = np.clip(np.asarray(xy, dtype=np.float64), 1e-3, 1 - 1e-3)
-            if self._stale or xy.shape != self._sites.shape or len(np.unique(xy, axis=0)) < len(xy):
-                return
-            self._sites = xy
-            self._restart_newton(keep_weights=True)
-
     def paint(self, xy, radius: float = 0.08, amount: float = 1.0) -> None:
         """Add a Gaussian dab of density at ``xy`` (``targets`` becomes "painted")."""
-        g = (np.arange(DENSITY_SIDE) + 0.5) / DENSITY_SIDE
-        X, Y = np.meshgrid(g, g, indexing="ij")
+        X, Y = pixel_centres()
         self._painted += amount * np.exp(-((X - xy[0]) ** 2 + (Y - xy[1]) ** 2) / (2 * radius ** 2))
         if self.targets != "painted":
             self.targets = "painted"  # a parameter change: rebuilds with the painted density
@@ -146,8 +140,7 @@ class PowerDiagramsModel(FrameModel):
             self._targets[: n // 3] = 3.0
         self._targets /= self._targets.sum()
         self._density = density_image(self.targets, self._painted)
-        theta = rng.uniform(0, np.pi, n)
-        self._theta = theta
+        self._theta = rng.uniform(0, np.pi, n)
         self._weights = np.zeros(n)
         self._history: list = []
         self._total_steps = 0
@@ -172,7 +165,6 @@ class PowerDiagramsModel(FrameModel):
                                                  shape=(GRID_SIDE, GRID_SIDE), density=rho, tol=GRID_TOL,
                                                  weights0=w0, max_iter=40)
         self._state = None
-        self._first_of_run = True
 
     def _next_frame(self, generation: int) -> PowerFrame:
         state = next(self._newton, None)
@@ -184,9 +176,7 @@ class PowerDiagramsModel(FrameModel):
                 state = next(self._newton)
             else:
                 return self._frame(generation)
-        if self._first_of_run:
-            self._first_of_run = False  # the starting state of a (re)started Newton: no step taken
-        else:
+        if _newton_step(state) > 0:  # step 0: the starting state of a (re)started Newton, no step taken
             self._total_steps += 1
         self._state = state
         self._weights = state.weights.numpy().copy()
@@ -204,7 +194,7 @@ class PowerDiagramsModel(FrameModel):
         if self.mode == "exact":
             d = s.diagram
             return PowerFrame(generation, self._sites.copy(), self._weights.copy(), d.masses.numpy(), self._targets,
-                              d.centroids.numpy(), s.error, history, s.step, bool(s.final and s.converged),
+                              d.centroids.numpy(), s.error, history, _newton_step(s), bool(s.final and s.converged),
                               polygons=[p.numpy() for p in d.polygons], lloyd_left=self._lloyd_left,
                               density=self._density)
         cells = s.cells
@@ -215,6 +205,11 @@ class PowerDiagramsModel(FrameModel):
         ellipses = np.column_stack([r, r / self.aspect, self._theta])
         masses = cells.masses.numpy()
         return PowerFrame(generation, self._sites.copy(), self._weights.copy(), masses, self._targets,
-                          cells.centroids.numpy(), s.error, history, s.n_iter, bool(s.converged),
+                          cells.centroids.numpy(), s.error, history, _newton_step(s), bool(s.converged),
                           labels=cells.labels.numpy(), ellipses=ellipses, lloyd_left=self._lloyd_left,
                           density=self._density)
+
+
+def _newton_step(state) -> int:
+    """The Newton step of a state of either path (0: the start)."""
+    return state.step if isinstance(state, SemiDiscreteState) else state.n_iter

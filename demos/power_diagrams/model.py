@@ -61,6 +61,7 @@ class PowerFrame:
     ellipses: Optional[np.ndarray] = None         # anisotropic: (N, 3) half-axes a, b and angle θ
     lloyd_left: int = 0
     density: Optional[np.ndarray] = None          # ρ (DENSITY_SIDE², axis 0 = x), None when uniform
+    version: int = 0                              # moves on with every new Newton state (same: same picture)
 
 
 def pixel_centres():
@@ -144,6 +145,7 @@ class PowerDiagramsModel(FrameModel):
         self._weights = np.zeros(n)
         self._history: list = []
         self._total_steps = 0
+        self._version = 0
         self._lloyd_left = 0
         self._restart_newton(keep_weights=False)
 
@@ -181,6 +183,7 @@ class PowerDiagramsModel(FrameModel):
         self._state = state
         self._weights = state.weights.numpy().copy()
         self._history.append((self._total_steps, max(state.error, 1e-16)))
+        self._version += 1
         return self._frame(generation)
 
     def _centroids(self) -> np.ndarray:
@@ -196,7 +199,7 @@ class PowerDiagramsModel(FrameModel):
             return PowerFrame(generation, self._sites.copy(), self._weights.copy(), d.masses.numpy(), self._targets,
                               d.centroids.numpy(), s.error, history, _newton_step(s), bool(s.final and s.converged),
                               polygons=[p.numpy() for p in d.polygons], lloyd_left=self._lloyd_left,
-                              density=self._density)
+                              density=self._density, version=self._version)
         cells = s.cells
         vol = cells.volumes.numpy()
         # the ellipse (y - x_i)^T A_i (y - x_i) = r^2 has half-axes r and r / aspect, area π r² / aspect:
@@ -207,7 +210,7 @@ class PowerDiagramsModel(FrameModel):
         return PowerFrame(generation, self._sites.copy(), self._weights.copy(), masses, self._targets,
                           cells.centroids.numpy(), s.error, history, _newton_step(s), bool(s.converged),
                           labels=cells.labels.numpy(), ellipses=ellipses, lloyd_left=self._lloyd_left,
-                          density=self._density)
+                          density=self._density, version=self._version)
 
 
 def _newton_step(state) -> int:

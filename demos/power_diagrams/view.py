@@ -61,6 +61,7 @@ class PowerDiagramsDemo(DemoView):
         super().__init__(model if model is not None else PowerDiagramsModel(), self._draw, **params)
         m = self.model
         self._grabbed = None
+        self._shown = None   # (generation, version, colour) on screen: an unchanged frame is not sent again
         self._build_figures()
         self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], width=360, min_height=110)
         self.bind_widgets({
@@ -143,6 +144,10 @@ class PowerDiagramsDemo(DemoView):
 
     # -- drawing -------------------------------------------------------------------------------------------
     def _draw(self, frame: PowerFrame):
+        shown = (frame.generation, frame.version, self.model.colour)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.src_sites.data = dict(x=frame.sites[:, 0], y=frame.sites[:, 1])
         density = frame.density
         if density is None:

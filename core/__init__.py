@@ -24,6 +24,7 @@ Entry points:
     laguerre_grid(sites, weights, metrics=None, power=2, scale=None, shape=(256, 256))
                                                      Laguerre cells of any cost on a 2D/3D pixel grid
     solve_laguerre_grid(sites, masses, ...)          their weights for prescribed (soft) volumes, by Newton
+    Swarm(n, motion="run_and_tumble", ...)           incompressible particle swarms: step() -> SwarmState
 """
 from .assignment import Assignment, assign, iterate_assignment
 from .barycenters import (GridBarycenter, barycenter_grid, barycenter_points, iterate_barycenter_grid,
@@ -43,6 +44,7 @@ from .schedule import anneal_schedule
 from .sinkhorn import ConvergenceWarning, SinkhornState
 from .solve import iterate, solve
 from .sorting import solve_1d
+from .swarms import Swarm, SwarmState
 
 __all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg", "solve_1d",
            "assign", "iterate_assignment", "Assignment", "gradient_flow", "FlowState",
@@ -50,4 +52,5 @@ __all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning"
            "barycenter_grid", "iterate_barycenter_grid", "GridBarycenter", "barycenter_points",
            "iterate_barycenter_points", "power_diagram", "PowerDiagram", "solve_semidiscrete", "iterate_semidiscrete",
            "SemiDiscreteResult", "SemiDiscreteState", "lloyd", "iterate_lloyd",
-           "laguerre_grid", "solve_laguerre_grid", "iterate_laguerre_grid", "LaguerreGrid", "LaguerreGridResult"]
+           "laguerre_grid", "solve_laguerre_grid", "iterate_laguerre_grid", "LaguerreGrid", "LaguerreGridResult",
+           "Swarm", "SwarmState"]

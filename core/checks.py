@@ -127,12 +127,8 @@ def check_pair(x: torch.Tensor, y: torch.Tensor, x_name: str = "x", y_name: str 
     check_same_kind(x_name, x, y_name, y)
 
 
-def positive_number(name: str, value, allow_none: bool = False) -> Optional[float]:
-    """Return ``value`` as a float if it is finite and > 0 (or None when allowed), else raise."""
-    if value is None:
-        if allow_none:
-            return None
-        raise ValueError(f"{name} must be a positive number, got None")
+def real_number(name: str, value) -> float:
+    """Return ``value`` (a number or a one-element tensor) as a finite float, else raise naming ``name``."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise TypeError(f"{name} must be a scalar, got a tensor of shape {tuple(value.shape)}")
@@ -140,7 +136,22 @@ def positive_number(name: str, value, allow_none: bool = False) -> Optional[floa
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     value = float(value)
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return value
+
+
+def positive_number(name: str, value, allow_none: bool = False) -> Optional[float]:
+    """Return ``value`` as a float if it is finite and > 0 (or None when allowed), else raise."""
+    if value is None:
+        if allow_none:
+            return None
+        raise ValueError(f"{name} must be a positive number, got None")
+    try:
+        value = real_number(name, value)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
 

@@ -30,12 +30,13 @@ import math
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
+import numpy as np
 import scipy.sparse
 import torch
 
 from . import checks
 from .grid_softmin import Grid, as_extent
-from .semidiscrete import as_masses, damped_newton
+from .semidiscrete import as_fill, as_masses, damped_newton
 
 #: Cells kept per pixel in the soft assignment (2D, 3D).
 TOP_K = {2: 8, 3: 12}
@@ -76,15 +77,17 @@ class LaguerreGridResult:
 
 
 class _Costs:
-    """Checked sites, metrics, scales and powers; ``scores32`` / ``scores_at`` give w_i - c_i(y) at grid nodes."""
+    """Checked sites, metrics, scales and powers; ``scores32`` / ``scores_at`` give w_i - c_i(y) at grid nodes.
+    With ``void``, a last site of scale 0 (cost 0) is appended; ``period`` (D,) wraps differences."""
 
-    def __init__(self, sites, metrics, power, scale, dim):
+    def __init__(self, sites, metrics, power, scale, dim, void=False, period=None):
         x = checks.real_tensor("sites", sites, "points").detach().to(torch.float64)
         if x.dim() != 2 or x.shape[1] != dim or x.shape[0] < 1:
             raise ValueError(f"sites must be an (N, {dim}) array for a {dim}D grid, got shape {tuple(x.shape)}")
         if not bool(torch.isfinite(x).all()):
             raise ValueError("sites has NaN or infinite coordinates")
         n = x.shape[0]
+        self.isotropic = metrics is None
         if metrics is None:
             A = torch.eye(dim, dtype=torch.float64, device=x.device).expand(n, dim, dim)
         else:
@@ -104,7 +107,14 @@ class _Costs:
         self.p = p
         s = torch.ones(n, dtype=torch.float64, device=x.device) if scale is None else \
             per_site("scale", scale, n, x.device, positive=True)
+        self.n_sites = n
+        if void:  # cost 0 everywhere: scale 0 at an arbitrary point, unit metric, exponent 2
+            x = torch.cat([x, x.new_zeros(1, dim)])
+            A = torch.cat([A, torch.eye(dim, dtype=torch.float64, device=x.device)[None]])
+            s, p, n = torch.cat([s, s.new_zeros(1)]), torch.cat([p, p.new_full((1,), 2.0)]), n + 1
+            self.p = p
         self.x, self.A, self.s, self.n = x, A, s, n
+        self.period = None if period is None else torch.as_tensor(period, dtype=torch.float64, device=x.device)
         iu = torch.triu_indices(dim, dim)
         self.iu = iu
         Ax = torch.einsum("nij,nj->ni", A, x)
@@ -115,8 +125,25 @@ class _Costs:
     def features(self, Y: torch.Tensor) -> torch.Tensor:
         return torch.cat([Y[:, self.iu[0]] * Y[:, self.iu[1]], Y, torch.ones_like(Y[:, :1])], 1)
 
+    def wrap(self, d: torch.Tensor, L=None) -> torch.Tensor:
+        """Differences y - x (…, D) of points in the box as their shortest images (unchanged when not
+        periodic); ``L`` the period when d is one axis only."""
+        if self.period is None:
+            return d
+        L = self.period.to(d.dtype) if L is None else L
+        return d - L * ((d > L / 2).to(d.dtype) - (d < -L / 2).to(d.dtype))
+
     def scores32(self, Y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """w_i - c_i(y) (P, N) in float32, to select candidates (power 2: one matrix product)."""
+        if self.period is not None:
+            if self.isotropic:
+                Y32, x32 = Y.float(), self.x.float()
+                q = sum(self.wrap(Y32[:, a, None] - x32[None, :, a], float(L)).square()
+                        for a, L in enumerate(self.period))
+            else:
+                d = self.wrap(Y.float()[:, None, :] - self.x.float()[None])
+                q = torch.einsum("pna,nab,pnb->pn", d, self.A.float(), d)
+            return w.float() - self.s.float() * (q if self.power == 2 else q.pow((self.p / 2).float()))
         F = self.features(Y).float()
         if self.power == 2:
             coef = -self.s[:, None] * self.coef
@@ -127,7 +154,7 @@ class _Costs:
 
     def scores_at(self, Y: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """w_i - c_i(y) (P, k) in float64 for the sites idx (P, k) of each node."""
-        d = Y[:, None, :] - self.x[idx]
+        d = self.wrap(Y[:, None, :] - self.x[idx])
         q = torch.einsum("pka,pkab,pkb->pk", d, self.A[idx], d).clamp_min(0)
         return w[idx] - self.s[idx] * (q if self.power == 2 else q.pow(self.p[idx] / 2))
 
@@ -145,10 +172,11 @@ def default_temperature(costs: _Costs, grid: Grid) -> float:
     box = math.prod(hi - lo for lo, hi in grid.extent)
     dim = grid.dim
     h = (box / math.prod(grid.shape)) ** (1 / dim)
-    radius = 0.5 * (box / costs.n) ** (1 / dim)
-    stretch = torch.linalg.eigvalsh(costs.A).mean(1).sqrt()  # a typical length unit of each metric
-    p = costs.p
-    change = costs.s * ((stretch * (radius + h)) ** p - (stretch * radius) ** p)
+    radius = 0.5 * (box / costs.n_sites) ** (1 / dim)
+    n = costs.n_sites
+    stretch = torch.linalg.eigvalsh(costs.A[:n]).mean(1).sqrt()  # a typical length unit of each metric
+    p = costs.p[:n]
+    change = costs.s[:n] * ((stretch * (radius + h)) ** p - (stretch * radius) ** p)
     return float(change.mean())
 
 
@@ -175,11 +203,15 @@ def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian:
         flat = idx.reshape(-1)
         vol.index_add_(0, flat, pi.reshape(-1))
         mass.index_add_(0, flat, (ry * pi).reshape(-1))
-        mom.index_add_(0, flat, ((ry * pi)[..., None] * y[:, None, :]).reshape(-1, grid.dim))
+        disp = costs.wrap(y[:, None, :] - costs.x[idx])
+        mom.index_add_(0, flat, ((ry * pi)[..., None] * disp).reshape(-1, grid.dim))
         if with_hessian:
             pairs.append((idx[:, :, None] * costs.n + idx[:, None, :]).reshape(-1))
             vals.append((ry[:, :, None] * pi[:, :, None] * pi[:, None, :]).reshape(-1))
-    centroids = torch.where(mass[:, None] > 0, mom / mass.clamp_min(1e-300)[:, None], costs.x)
+    centroids = costs.x + torch.where(mass[:, None] > 0, mom / mass.clamp_min(1e-300)[:, None], 0.0)
+    if costs.period is not None:
+        lo = torch.tensor([e[0] for e in grid.extent], dtype=torch.float64, device=Y.device)
+        centroids = lo + torch.remainder(centroids - lo, costs.period)
     H = None
     if with_hessian:
         n = costs.n
@@ -190,6 +222,7 @@ def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian:
             M = scipy.sparse.coo_matrix((val.cpu().numpy(), ((key // n).cpu().numpy(), (key % n).cpu().numpy())),
                                         shape=(n, n)).tocsr()
         H = (scipy.sparse.diags(mass.cpu().numpy()) - M) / tau
+    labels = torch.where(labels == costs.n_sites, -1, labels)  # the void
     return labels.reshape(grid.shape), vol * cell, mass, centroids, H
 
 
@@ -205,8 +238,25 @@ def _density(density, grid: Grid, device) -> Optional[torch.Tensor]:
     return (rho / rho.sum()).reshape(-1)
 
 
+def _setup(sites, metrics, power, scale, shape, extent, fill, periodic, temperature):
+    """Checked grid, costs (with the void when ``fill`` < 1, wrapped when ``periodic``), fill and τ."""
+    grid = _grid(shape, extent)
+    fill = as_fill(fill)
+    period = [hi - lo for lo, hi in grid.extent] if checks.flag("periodic", periodic) else None
+    costs = _Costs(sites, metrics, power, scale, grid.dim, void=fill < 1, period=period)
+    tau = default_temperature(costs, grid) if temperature is None else checks.positive_number("temperature", temperature)
+    return grid, costs, fill, tau
+
+
+def _cells_of(state, costs: _Costs, tau: float, grid: Grid) -> LaguerreGrid:
+    """The sites' part of a sweep's state (the void dropped)."""
+    labels, vol, mass, cen, H = state
+    n = costs.n_sites
+    return LaguerreGrid(labels, vol[:n], mass[:n], cen[:n], tau, grid, H)
+
+
 def laguerre_grid(sites, weights=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,
-                  density=None, temperature=None) -> LaguerreGrid:
+                  density=None, temperature=None, fill=1.0, periodic=False) -> LaguerreGrid:
     r"""Laguerre cells of the costs :math:`s_i\,((y - x_i)^\top A_i (y - x_i))^{p/2}` on a 2D or 3D grid.
 
     Args:
@@ -217,13 +267,14 @@ def laguerre_grid(sites, weights=None, *, metrics=None, power=2, scale=None, sha
         shape: pixels (or voxels) per axis; extent: the box, as for :class:`otlab.core.Grid`.
         density: optional ρ >= 0 on the grid (its shape; axis 0 along x) for ``masses`` and centroids.
         temperature: τ of the soft volumes (see the module docstring; a pixel wide when None).
+        fill: < 1 adds the void (weight 0; label -1); periodic: costs modulo the box.
     """
-    grid = _grid(shape, extent)
-    costs = _Costs(sites, metrics, power, scale, grid.dim)
+    grid, costs, fill, tau = _setup(sites, metrics, power, scale, shape, extent, fill, periodic, temperature)
     w = _weights(weights, costs)
-    tau = default_temperature(costs, grid) if temperature is None else checks.positive_number("temperature", temperature)
-    labels, vol, mass, cen, _ = _sweep(costs, grid, w, tau, False, _density(density, grid, costs.x.device))
-    return LaguerreGrid(labels, vol, mass, cen, tau, grid)
+    if costs.n > costs.n_sites:
+        w = torch.cat([w, w.new_zeros(1)])
+    state = _sweep(costs, grid, w, tau, False, _density(density, grid, costs.x.device))
+    return _cells_of(state, costs, tau, grid)
 
 
 def per_site(name: str, value, n: int, device, positive: bool = False, alternative: str = "") -> torch.Tensor:
@@ -237,47 +288,61 @@ def per_site(name: str, value, n: int, device, positive: bool = False, alternati
 
 def _weights(weights, costs: _Costs) -> torch.Tensor:
     if weights is None:
-        return torch.zeros(costs.n, dtype=torch.float64, device=costs.x.device)
-    return per_site("weights", weights, costs.n, costs.x.device)
+        return torch.zeros(costs.n_sites, dtype=torch.float64, device=costs.x.device)
+    return per_site("weights", weights, costs.n_sites, costs.x.device)
+
+
+def _cold_start(costs: _Costs, volumes: torch.Tensor) -> torch.Tensor:
+    r"""Weights (N,) making each cell the ball of its target volume in its metric,
+    :math:`w_i = s_i r_i^{p_i}` with :math:`\omega_D r_i^D / \sqrt{\det A_i} = V_i`."""
+    n, dim = costs.n_sites, costs.x.shape[1]
+    omega = math.pi if dim == 2 else 4 * math.pi / 3
+    r = (volumes * torch.linalg.det(costs.A[:n]).sqrt() / omega) ** (1 / dim)
+    return costs.s[:n] * r ** costs.p[:n]
 
 
 def iterate_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,
-                          density=None, tol=0.01, weights0=None, temperature=None,
-                          max_iter=50) -> Iterator[LaguerreGridResult]:
+                          density=None, tol=0.01, weights0=None, temperature=None, max_iter=50, fill=1.0,
+                          periodic=False) -> Iterator[LaguerreGridResult]:
     """Yield a :class:`LaguerreGridResult` per damped Newton step of :func:`solve_laguerre_grid`."""
-    grid = _grid(shape, extent)
-    costs = _Costs(sites, metrics, power, scale, grid.dim)
-    nu = as_masses(masses, costs.n)
+    grid, costs, fill, tau = _setup(sites, metrics, power, scale, shape, extent, fill, periodic, temperature)
+    nu = as_masses(masses, costs.n_sites)
     rho = _density(density, grid, costs.x.device)
     tol = checks.positive_number("tol", tol)
     max_iter = checks.integer("max_iter", max_iter, minimum=0)
-    tau = default_temperature(costs, grid) if temperature is None else checks.positive_number("temperature", temperature)
-    device = costs.x.device
+    device, n = costs.x.device, costs.n_sites
 
     def masses_at(w):
         state = _sweep(costs, grid, torch.as_tensor(w, device=device), tau, True, rho)
         return state[2].cpu().numpy(), state
 
-    w = _weights(weights0, costs).cpu().numpy()
+    if fill < 1:  # the void's weight is appended, and fixed at 0
+        box = math.prod(hi - lo for lo, hi in grid.extent)
+        cold = _cold_start(costs, torch.as_tensor(nu * fill * box, device=device))
+        w = (cold if weights0 is None else _weights(weights0, costs)).cpu().numpy()
+        w, nu = np.append(w, 0.0), np.append(nu * fill, 1 - fill)
+    else:
+        w = _weights(weights0, costs).cpu().numpy()
     for s in damped_newton(masses_at, lambda state: state[4], w, masses_at(w), nu, tol=tol, max_iter=max_iter,
                            what="Laguerre cells on a grid", ridge=1e-12, halvings=MAX_HALVINGS):
-        yield LaguerreGridResult(torch.as_tensor(s.weights, device=device),
-                                 LaguerreGrid(*s.payload[:4], tau, grid, s.payload[4]), s.step, s.error,
-                                 bool(s.converged))
+        yield LaguerreGridResult(torch.as_tensor(s.weights[:n], device=device),
+                                 _cells_of(s.payload, costs, tau, grid), s.step, s.error, bool(s.converged))
 
 
 def solve_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,
-                        density=None, tol=0.01, weights0=None, temperature=None, max_iter=50) -> LaguerreGridResult:
+                        density=None, tol=0.01, weights0=None, temperature=None, max_iter=50, fill=1.0,
+                        periodic=False) -> LaguerreGridResult:
     r"""Weights whose Laguerre cells on the grid hold the prescribed masses (soft, to ``tol`` relative).
 
     Same cells as :func:`laguerre_grid`; ``masses`` (N,) > 0 are the target fractions of the box's
     volume, or of ``density`` when given (uniform when None); damped Newton on the soft masses from
-    ``weights0`` (zeros when None).
+    ``weights0`` (zeros when None; with ``fill`` < 1, the balls of the target volumes). ``fill`` < 1:
+    the cells fill that fraction of the box (or of the density's mass), the void the rest (label -1);
+    ``periodic``: on the torus of the box.
     """
     res = None
     for res in iterate_laguerre_grid(sites, masses, metrics=metrics, power=power, scale=scale, shape=shape,
                                      extent=extent, density=density, tol=tol, weights0=weights0,
-                                     temperature=temperature,
-                                     max_iter=max_iter):
+                                     temperature=temperature, max_iter=max_iter, fill=fill, periodic=periodic):
         pass
     return res

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Edges of a many-sided domain that clip every polygon before the per-polygon rounds (clip_to_convex).
+COARSE_EDGES = 8
 #: The unit square, counter-clockwise.
 UNIT_SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
 
@@ -108,20 +110,57 @@ def clip_polygons(P: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def clip_to_convex(P: np.ndarray, domain: np.ndarray) -> np.ndarray:
-    """Padded polygons P (N, M, 2) intersected with the convex counter-clockwise polygon ``domain``
-    (only the polygons with a vertex outside are clipped)."""
-    edges = list(zip(domain, np.roll(domain, -1, 0)))
-    outside = np.zeros(P.shape[0], dtype=bool)
-    for a, b in edges:
-        outside |= (cross(b - a, P - a) < 0).any(1)
-    if not outside.any():
-        return P
-    C = P[outside]
-    for a, b in edges:
-        C = clip_polygons(C, a, b)
+    """Padded polygons P (N, M, 2) intersected with the convex counter-clockwise polygon ``domain``.
+
+    Up to ``COARSE_EDGES`` evenly spread edges of the domain clip first, each only the polygons with a
+    vertex beyond it; every polygon then meets the other edges that still cut it, one per round, all
+    polygons at once (a domain of many edges, such as a disk, costs a few rounds, not one pass per edge)."""
+    a_all, b_all = domain, np.roll(domain, -1, 0)
+    k = len(domain)
+    coarse = set(range(0, k, max(1, k // COARSE_EDGES)))
+    out = P
+    for e in sorted(coarse):
+        a, b = a_all[e], b_all[e]
+        beyond = (cross(b - a, out - a) < 0).any(1)
+        if beyond.any():
+            out = _replace(out, beyond, clip_polygons(out[beyond], a, b))
+    rest = np.array([e for e in range(k) if e not in coarse], dtype=int)
+    if len(rest) == 0:
+        return out
+    A, B = a_all[rest], b_all[rest]
+    centre, inradius = inscribed_circle(domain)
+    rows = np.nonzero((np.linalg.norm(out - centre, axis=2) > inradius).any(1))[0]  # the others are inside
+    cuts = (cross(B - A, out[rows][:, :, None, :] - A) < 0).any(1)  # (rows, edges)
+    rows, cuts = rows[cuts.any(1)], cuts[cuts.any(1)]
+    if len(rows) == 0:
+        return out
+    order = np.argsort(~cuts, axis=1, kind="stable")  # each row's cutting edges first
+    count = cuts.sum(1)
+    sub = out[rows]
+    for r in range(int(count.max())):
+        active = count > r
+        e = order[active, r]
+        sub = _replace(sub, active, clip_polygons(sub[active], A[e][:, None], B[e][:, None]))
+    width = max(out.shape[1], sub.shape[1])
+    out = pad_polygons(out, width)
+    out[rows] = pad_polygons(sub, width)
+    return out
+
+
+def inscribed_circle(domain: np.ndarray):
+    """A centre (the vertices' mean) and the radius of the largest circle around it inside the convex
+    counter-clockwise ``domain``: points within it need no clipping."""
+    centre = domain.mean(0)
+    e = np.roll(domain, -1, 0) - domain
+    dist = cross(e, centre - domain) / np.linalg.norm(e, axis=1)
+    return centre, float(dist.min())
+
+
+def _replace(P: np.ndarray, rows: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """P with the polygons ``rows`` replaced by C, both padded to the wider."""
     width = max(P.shape[1], C.shape[1])
     out = pad_polygons(P, width)
-    out[outside] = pad_polygons(C, width)
+    out[rows] = pad_polygons(C, width)
     return out
 
 
@@ -132,16 +171,20 @@ def pad_polygons(P: np.ndarray, width: int) -> np.ndarray:
 
 def clip_segments(p: np.ndarray, q: np.ndarray, domain: np.ndarray):
     """Cyrus–Beck: (t0, t1) (S,) with p + t (q - p) inside the convex ``domain`` for t in [t0, t1];
-    t1 <= t0 when no part of the segment is inside."""
+    t1 <= t0 when no part of the segment is inside (segments within the inscribed circle skip the loop)."""
     t0, t1 = np.zeros(len(p)), np.ones(len(p))
+    centre, inradius = inscribed_circle(domain)
+    near = np.nonzero((np.linalg.norm(p - centre, axis=1) > inradius) | (np.linalg.norm(q - centre, axis=1) > inradius))[0]
+    p, q, s0, s1 = p[near], q[near], t0[near], t1[near]
     for a, b in zip(domain, np.roll(domain, -1, 0)):
         sp, sq = cross(b - a, p - a), cross(b - a, q - a)
         d = sq - sp
         with np.errstate(divide="ignore", invalid="ignore"):
             t = -sp / d
-        t0 = np.where(d > 0, np.maximum(t0, t), t0)
-        t1 = np.where(d < 0, np.minimum(t1, t), t1)
-        t1 = np.where((d == 0) & (sp < 0), -1.0, t1)
+        s0 = np.where(d > 0, np.maximum(s0, t), s0)
+        s1 = np.where(d < 0, np.minimum(s1, t), s1)
+        s1 = np.where((d == 0) & (sp < 0), -1.0, s1)
+    t0[near], t1[near] = s0, s1
     return t0, t1
 
 

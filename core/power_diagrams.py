@@ -21,21 +21,38 @@ With a density ρ on Ω (piecewise constant on the pixels of an image), the **ma
 :math:`\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho\, ds / \int_\Omega \rho` (uniform ρ: areas and
 lengths over the area of Ω). These enter the Hessian of :mod:`otlab.core.semidiscrete`.
 
+**Void** (``void`` = :math:`w_0`, a phase of constant cost 0 and weight :math:`w_0`): a point belongs to
+no cell where :math:`|y - x_i|^2 - w_i > -w_0` for every i, so each cell is its power cell intersected
+with the disk of radius :math:`r_i = \sqrt{(w_i - w_0)_+}` around its site (cells of particles with
+free space around them; :mod:`otlab.core.disk_clipping`, exact, uniform density only). ``arcs`` (N,)
+are the lengths of the circles inside the cells, where the cells meet the void.
+
+**Periodic** (``periodic=True``, an axis-aligned rectangular domain): the diagram on the torus, from the
+sites and their eight translates by the periods; cells are those of the original sites, in unwrapped
+coordinates (they may stick out of the box; centroids too), each torus edge listed once, with
+``edge_vectors`` the shortest image of :math:`x_j - x_i` across it.
+
 Qhull (scipy.spatial) computes the hull; everything else is vectorised numpy in float64, on the CPU.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 from typing import List, Optional
 
 import numpy as np
 import torch
 from scipy.spatial import ConvexHull, QhullError
 
-from .polygons import PixelDensity, as_array, shoelace, clip_segments, clip_to_convex, convex_domain, polygon_area
+from . import checks
+from .disk_clipping import polygons_in_disks, segments_in_disks
+from .polygons import (PixelDensity, as_array, clip_polygons, clip_segments, clip_to_convex, convex_domain,
+                       polygon_area, shoelace)
 
 #: Dummy sites on the far circle.
 N_DUMMIES = 8
+#: Chords per circle when a void cell's arcs are drawn (``PowerDiagram.polygons``).
+ARC_CHORDS = 48
 
 
 @dataclass
@@ -46,7 +63,9 @@ class PowerDiagram:
     empty cell's centroid is its site); ``masses`` (N,) the cells' fractions of the density's mass
     (uniform: areas / area of the domain); ``neighbours`` (E, 2) site pairs (i < j) sharing an edge of
     positive length, ``edge_lengths`` (E,) and ``edge_masses`` (E,) (∫ρ ds over the edge, over ∫_Ω ρ);
-    ``vertices`` (N, M, 2) the cells as padded counter-clockwise polygons (see ``polygons``)."""
+    ``edge_vectors`` (E, 2) :math:`x_j - x_i` (periodic: the image across the edge);
+    ``vertices`` (N, M, 2) the power cells as padded counter-clockwise polygons (see ``polygons``);
+    ``void`` the void's weight :math:`w_0` (None: no void) and ``arcs`` (N,) the cells' borders with it."""
 
     sites: torch.Tensor
     weights: torch.Tensor
@@ -58,12 +77,29 @@ class PowerDiagram:
     edge_lengths: torch.Tensor
     edge_masses: torch.Tensor
     vertices: torch.Tensor
+    edge_vectors: torch.Tensor
+    void: Optional[float] = None
+    arcs: Optional[torch.Tensor] = None
+    periodic: bool = False
+
+    @property
+    def radii(self) -> Optional[torch.Tensor]:
+        r"""(N,) radii :math:`\sqrt{(w_i - w_0)_+}` of the disks bounding the cells (None without a void)."""
+        return None if self.void is None else (self.weights - self.void).clamp_min(0).sqrt()
 
     @property
     def polygons(self) -> List[torch.Tensor]:
-        """Each cell's vertices (k_i, 2), counter-clockwise, repeated vertices dropped (k_i = 0: empty)."""
+        """Each cell's vertices (k_i, 2), counter-clockwise, repeated vertices dropped (k_i = 0: empty); with
+        a void, the arcs are drawn as chords (``ARC_CHORDS`` per circle)."""
+        V = self.vertices.numpy()
+        if self.void is not None:
+            x, r = self.sites.numpy(), self.radii.numpy()
+            angle = 2 * np.pi * np.arange(ARC_CHORDS + 1) / ARC_CHORDS
+            ring = np.stack([np.cos(angle), np.sin(angle)], 1)
+            for k in range(ARC_CHORDS):
+                V = clip_polygons(V, (x + r[:, None] * ring[k])[:, None], (x + r[:, None] * ring[k + 1])[:, None])
         out = []
-        for v, area in zip(self.vertices, self.areas):
+        for v, area in zip(torch.from_numpy(V), self.areas):
             keep = (v != torch.roll(v, 1, 0)).any(-1) & bool(area > 0)
             out.append(v[keep])
         return out
@@ -158,30 +194,103 @@ def _edges(tri: np.ndarray, vert: np.ndarray, nbr: np.ndarray, n: int, domain: n
     return ij[inside], p[inside] + t0[inside, None] * d[inside], p[inside] + t1[inside, None] * d[inside]
 
 
+def _periodic_copies(x: np.ndarray, domain: np.ndarray, band: float):
+    """The sites and those of their translates by the periods of the rectangle ``domain`` that land within
+    ``band`` of it (the originals first): points (P, 2), the site (P,) and the index in ``SHIFTS`` (P,)
+    of each."""
+    lo, hi = domain.min(0), domain.max(0)
+    points, origin, index = [], [], []
+    for k, s in enumerate(np.array(SHIFTS)):
+        y = x + s * (hi - lo)
+        near = np.nonzero(((y >= lo - band) & (y < hi + band)).all(1))[0]
+        points.append(y[near])
+        origin.append(near)
+        index.append(np.full(len(near), k))
+    return np.concatenate(points), np.concatenate(origin), np.concatenate(index)
+
+
+#: Translates by the periods, the identity first; those after ``SHIFTS[4]`` are the "positive half".
+#: Translates are kept within this fraction of the shorter period around the box; a cell reaching farther
+#: than half of it from its site makes the diagram take every translate.
+PERIODIC_BAND = 0.25
+SHIFTS = [(0, 0)] + [s for s in product((-1, 0, 1), repeat=2) if s != (0, 0)]
+
+
+def _torus_cells(x: np.ndarray, w: np.ndarray, domain: np.ndarray, band: float):
+    """The sites with their translates within ``band`` of the rectangle (see :func:`_periodic_copies`),
+    the facets of their diagram, and the cells (n, M, 2) of the originals (unclipped: translates bound them)."""
+    X, origin, shift = _periodic_copies(x, domain, band)
+    centre = domain.mean(0)
+    radius = max(np.linalg.norm(3 * (domain - centre), axis=1).max(), np.linalg.norm(X - centre, axis=1).max())
+    tri, vert, nbr = _facets(X, w[origin], centre, radius)
+    return X, origin, shift, tri, vert, nbr, _cells(tri, vert, len(X), X)[:len(x)]
+
+
+def _clip_to_boxes(P: np.ndarray, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Padded polygons P (N, M, 2) clipped to the squares [x_i - r_i, x_i + r_i]^2 (a little wider)."""
+    h = 1.001 * r[:, None] + 1e-12
+    for corner, direction in (((-1, -1), (1, 0)), ((1, -1), (0, 1)), ((1, 1), (-1, 0)), ((-1, 1), (0, -1))):
+        a = x + h * np.array(corner)
+        P = clip_polygons(P, a[:, None], (a + np.array(direction))[:, None])
+    return P
+
+
+def _is_rectangle(domain: np.ndarray) -> bool:
+    """Whether the convex polygon ``domain`` is an axis-aligned rectangle."""
+    lo, hi = domain.min(0), domain.max(0)
+    return bool(np.isclose(polygon_area(domain), np.prod(hi - lo), rtol=1e-9))
+
+
 def evaluate(x: np.ndarray, w: np.ndarray, domain: np.ndarray, rho: PixelDensity,
-             domain_mass: Optional[float] = None) -> PowerDiagram:
+             domain_mass: Optional[float] = None, void: Optional[float] = None,
+             periodic: bool = False) -> PowerDiagram:
     """The :class:`PowerDiagram` of checked numpy inputs (see :func:`power_diagram`)."""
     n = len(x)
     centre = domain.mean(0)
-    radius = max(np.linalg.norm(domain - centre, axis=1).max(), np.linalg.norm(x - centre, axis=1).max())
-    tri, vert, nbr = _facets(x, w, centre, radius)
-    P = clip_to_convex(_cells(tri, vert, n, x), domain)
-    area = np.maximum(shoelace(P, moments=False)[0], 0.0)
-    mass, moments = rho.polygon_moments(P)
+    if periodic:
+        band = PERIODIC_BAND * (domain.max(0) - domain.min(0)).min()
+        X, origin, shift, tri, vert, nbr, P = _torus_cells(x, w, domain, band)
+        if np.linalg.norm(P - x[:, None], axis=2).max() >= band / 2:  # a cell may miss a copy: take them all
+            X, origin, shift, tri, vert, nbr, P = _torus_cells(x, w, domain, np.inf)
+        clip_box = centre + 3 * (domain - centre)
+    else:
+        X, clip_box = x, domain
+        radius = max(np.linalg.norm(domain - centre, axis=1).max(), np.linalg.norm(x - centre, axis=1).max())
+        tri, vert, nbr = _facets(x, w, centre, radius)
+        P = _cells(tri, vert, n, x)
+        if void is not None:  # the void's disks bound the cells: clip to their boxes before the domain
+            P = _clip_to_boxes(P, x, np.sqrt(np.maximum(w - void, 0.0)))
+        P = clip_to_convex(P, domain)
     if domain_mass is None:
         domain_mass = float(rho.polygon_moments(domain[None])[0][0])
+    ij, p, q = _edges(tri, vert, nbr, len(X), clip_box)
+    vectors = X[ij[:, 1]] - X[ij[:, 0]]
+    if periodic:  # each torus edge once: original-original, or original-copy with i < j (i == j: half the shifts)
+        i, j = ij[:, 0], origin[ij[:, 1]]
+        keep = (ij[:, 0] < n) & ((i < j) | ((i == j) & (shift[ij[:, 1]] > 4)))
+        ij, p, q, vectors = np.stack([i, j], 1)[keep], p[keep], q[keep], vectors[keep]
+    arcs, radii = None, None
+    if void is None:
+        area = np.maximum(shoelace(P, moments=False)[0], 0.0)
+        mass, moments = rho.polygon_moments(P)
+    else:
+        radii = np.sqrt(np.maximum(w - void, 0.0))
+        area, moments, arcs = polygons_in_disks(P, x, radii)
+        mass = area * (domain_mass / polygon_area(domain))
+        t0, t1 = segments_in_disks(p, q, x[ij[:, 0]], radii[ij[:, 0]])
+        p, q = p + t0[:, None] * (q - p), p + t1[:, None] * (q - p)
     with np.errstate(divide="ignore", invalid="ignore"):
         centroids = np.where(mass[:, None] > 0, moments / mass[:, None], x)
-    ij, p, q = _edges(tri, vert, nbr, n, domain)
     lengths = np.linalg.norm(q - p, axis=1)
     keep = lengths > 0
-    ij, p, q, lengths = ij[keep], p[keep], q[keep], lengths[keep]
+    ij, p, q, lengths, vectors = ij[keep], p[keep], q[keep], lengths[keep], vectors[keep]
     t = torch.from_numpy
     return PowerDiagram(t(x), t(w), t(domain), t(area), t(centroids), t(np.maximum(mass, 0.0) / domain_mass), t(ij),
-                        t(lengths), t(rho.segment_masses(p, q) / domain_mass), t(P))
+                        t(lengths), t(rho.segment_masses(p, q) / domain_mass), t(P), t(vectors), void,
+                        None if arcs is None else t(arcs), periodic)
 
 
-def power_diagram(sites, weights=None, *, domain=None, density=None) -> PowerDiagram:
+def power_diagram(sites, weights=None, *, domain=None, density=None, void=None, periodic=False) -> PowerDiagram:
     r"""The power diagram of ``sites`` with ``weights``, clipped to a convex ``domain`` (exact, 2D).
 
     Args:
@@ -190,6 +299,9 @@ def power_diagram(sites, weights=None, *, domain=None, density=None) -> PowerDia
         domain: (K, 2) vertices of a convex polygon, either orientation (default the unit square).
         density: optional (n_x, n_y) image >= 0 on the domain's bounding box (axis 0 along x), constant on
             each pixel, for ``masses``, ``edge_masses`` and density centroids; uniform when None.
+        void: the weight :math:`w_0` of a void phase (cells within :math:`\sqrt{w_i - w_0}` of their
+            sites; uniform density only), or None.
+        periodic: the diagram on the torus of a rectangular ``domain`` (sites inside it).
 
     Returns:
         :class:`PowerDiagram` (areas, centroids, masses, neighbours, edge lengths, polygons).
@@ -197,7 +309,24 @@ def power_diagram(sites, weights=None, *, domain=None, density=None) -> PowerDia
     x = as_sites(sites)
     w = as_site_weights(weights, len(x))
     dom = convex_domain(domain)
-    return evaluate(x, w, dom, as_pixel_density(density, dom))
+    void, periodic = check_void_periodic(void, periodic, density, dom, x)
+    return evaluate(x, w, dom, as_pixel_density(density, dom), void=void, periodic=periodic)
+
+
+def check_void_periodic(void, periodic, density, domain: np.ndarray, x: np.ndarray):
+    """``void`` as a float or None and ``periodic`` as a bool, or raise naming the argument: a void needs a
+    uniform density; a periodic diagram a rectangular domain holding every site."""
+    if void is not None:
+        void = checks.real_number("void", void)
+        if density is not None:
+            raise ValueError("void needs a uniform density (density=None)")
+    if checks.flag("periodic", periodic):
+        if not _is_rectangle(domain):
+            raise ValueError("periodic=True needs a domain that is an axis-aligned rectangle")
+        lo, hi = domain.min(0), domain.max(0)
+        if ((x < lo) | (x >= hi)).any():
+            raise ValueError("periodic=True needs every site inside the domain (wrap them first)")
+    return void, periodic
 
 
 def domain_area(domain=None) -> float:

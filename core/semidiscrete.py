@@ -25,6 +25,14 @@ with the last weight fixed (sparse LU). Damping (Kitagawa, Mérigot, Thibert 201
 and quadratic near the solution. The stopping error is the largest relative mass error
 :math:`\max_i |\mu_i - \nu_i| / \nu_i`.
 
+**Void** (``fill`` < 1): the cells fill that fraction of Ω, the rest is a void phase of constant cost
+(:mod:`otlab.core.power_diagrams`) whose weight stays 0 (it fixes the gauge instead of the last site).
+Cell i is then also bounded by the circle of radius :math:`r_i = \sqrt{w_i}`, which moves by
+:math:`\delta w_i / (2 r_i)`, so the void is one more node of the Laplacian, joined to each cell by
+:math:`\partial\mu_i/\partial w_i \mathrel{+}= a_i / (2 r_i |\Omega|)`, :math:`a_i` the cell's arc length.
+The start is the disks of the target areas, :math:`w_i = \nu_i\,\mathrm{fill}\,|\Omega| / \pi`.
+``periodic=True`` solves on the torus of a rectangle.
+
 **Lloyd** (:func:`lloyd`): centroidal power diagrams with prescribed masses — solve the masses, move each
 site to its cell's centroid (of ρ), repeat, the weights warm-starting the next solve.
 """
@@ -40,8 +48,9 @@ import scipy.sparse.linalg
 import torch
 
 from . import checks
-from .polygons import as_array
-from .power_diagrams import (PowerDiagram, as_pixel_density, as_site_weights, as_sites, convex_domain, evaluate)
+from .polygons import as_array, polygon_area
+from .power_diagrams import (PowerDiagram, as_pixel_density, as_site_weights, as_sites, check_void_periodic,
+                             convex_domain, evaluate)
 from .sinkhorn import ConvergenceWarning
 
 #: Step halvings before the damped Newton gives up on a step.
@@ -93,11 +102,18 @@ def as_masses(masses, n: int) -> np.ndarray:
 
 
 def hessian(diagram: PowerDiagram) -> scipy.sparse.csr_matrix:
-    r"""The Jacobian :math:`\partial\mu_i/\partial w_j` (N, N) of the cell masses (see the module docstring)."""
+    r"""The Jacobian :math:`\partial\mu_i/\partial w_j` (N, N) of the cell masses (see the module docstring);
+    (N + 1, N + 1) with a void, the void last."""
     n = len(diagram.sites)
     ij = diagram.neighbours.numpy()
-    x = diagram.sites.numpy()
-    off = -diagram.edge_masses.numpy() / (2 * np.linalg.norm(x[ij[:, 0]] - x[ij[:, 1]], axis=1))
+    off = -diagram.edge_masses.numpy() / (2 * np.linalg.norm(diagram.edge_vectors.numpy(), axis=1))
+    if diagram.void is not None:  # the void: node n, joined to every cell along its arc
+        r = diagram.radii.numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(r > 0, diagram.arcs.numpy() / (2 * r), 0.0) / polygon_area(diagram.domain.numpy())
+        ij = np.concatenate([ij, np.stack([np.arange(n), np.full(n, n)], 1)])
+        off = np.concatenate([off, -a])
+        n += 1
     rows = np.concatenate([ij[:, 0], ij[:, 1], np.arange(n)])
     cols = np.concatenate([ij[:, 1], ij[:, 0], np.arange(n)])
     diag = -np.bincount(ij[:, 0], off, minlength=n) - np.bincount(ij[:, 1], off, minlength=n)
@@ -159,13 +175,23 @@ def damped_newton(evaluate, jacobian, w: np.ndarray, start, nu: np.ndarray, *, t
         error = float(np.max(np.abs(mu - nu) / nu))
 
 
+def as_fill(fill) -> float:
+    """``fill`` in (0, 1], or raise naming it."""
+    f = checks.positive_number("fill", fill)
+    if f > 1:
+        raise ValueError(f"fill must lie in (0, 1] (the fraction of the domain the cells fill), got {f}")
+    return f
+
+
 def iterate_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1e-6, weights0=None,
-                         max_iter=100) -> Iterator[SemiDiscreteState]:
+                         max_iter=100, fill=1.0, periodic=False) -> Iterator[SemiDiscreteState]:
     """Yield a :class:`SemiDiscreteState` per damped Newton step of :func:`solve_semidiscrete` (same
     arguments), the starting diagram first."""
     x = as_sites(sites)
     nu = as_masses(masses, len(x))
     dom = convex_domain(domain)
+    fill = as_fill(fill)
+    void, periodic = check_void_periodic(0.0 if fill < 1 else None, periodic, density, dom, x)
     rho = as_pixel_density(density, dom)
     tol = checks.positive_number("tol", tol)
     max_iter = checks.integer("max_iter", max_iter, minimum=0)
@@ -173,22 +199,32 @@ def iterate_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1
     if not domain_mass > 0:
         raise ValueError("density has no mass inside the domain")
 
-    def masses_at(w):
-        diagram = evaluate(x, w, dom, rho, domain_mass)
-        return diagram.masses.numpy(), diagram
+    if void is None:
+        def masses_at(w):
+            diagram = evaluate(x, w, dom, rho, domain_mass, periodic=periodic)
+            return diagram.masses.numpy(), diagram
+        cold = np.zeros(len(x))  # the Voronoi diagram
+    else:  # the void's weight is appended, and fixed at 0
+        def masses_at(w):
+            diagram = evaluate(x, w[:-1], dom, rho, domain_mass, void=w[-1], periodic=periodic)
+            return np.append(diagram.masses.numpy(), 1 - diagram.masses.numpy().sum()), diagram
+        nu = np.append(nu * fill, 1 - fill)
+        cold = np.append(nu[:-1] * polygon_area(dom) / np.pi, 0.0)  # disks of the target areas
 
-    w = as_site_weights(weights0, len(x))
+    w = cold if weights0 is None else as_site_weights(weights0, len(x))
+    if void is not None and weights0 is not None:
+        w = np.append(w, 0.0)
     start = masses_at(w)
     if weights0 is not None and start[0].min() <= 0:
-        w = np.zeros(len(x))  # a warm start that empties a cell: restart from the Voronoi diagram
+        w = cold  # a warm start that empties a cell: restart cold
         start = masses_at(w)
     if start[0].min() <= 0:
         k = int(np.argmin(start[0]))
         raise ValueError(f"the cell of sites[{k}] has no mass at the start (a site outside the domain, or where "
                          "density is zero); move the site or give weights0 that make every cell non-empty")
     for s in damped_newton(masses_at, hessian, w, start, nu, tol=tol, max_iter=max_iter, what="semi-discrete OT"):
-        yield SemiDiscreteState(s.step, torch.from_numpy(s.weights), s.payload, s.error, s.tau, final=s.final,
-                                converged=s.converged)
+        yield SemiDiscreteState(s.step, torch.from_numpy(s.weights[:len(x)]), s.payload, s.error, s.tau,
+                                final=s.final, converged=s.converged)
 
 
 def _result(state: SemiDiscreteState) -> SemiDiscreteResult:
@@ -198,7 +234,7 @@ def _result(state: SemiDiscreteState) -> SemiDiscreteResult:
 
 
 def solve_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1e-6, weights0=None,
-                       max_iter=100) -> SemiDiscreteResult:
+                       max_iter=100, fill=1.0, periodic=False) -> SemiDiscreteResult:
     r"""Weights w whose power diagram gives every site its mass (semi-discrete OT, exact in 2D).
 
     Args:
@@ -210,13 +246,17 @@ def solve_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1e-
         tol: stop when :math:`\max_i |\mu_i - \nu_i|/\nu_i \le` ``tol``.
         weights0: a warm start (N,) (ignored, with a restart from zero, if it leaves a cell empty).
         max_iter: cap on Newton steps (``converged`` False if reached).
+        fill: the fraction of the domain the cells fill (< 1: the rest is void, cells within
+            :math:`\sqrt{w_i}` of their sites; uniform density only). ``masses`` are then fractions of
+            ``fill``, and ``error`` covers the void's mass too.
+        periodic: solve on the torus of a rectangular ``domain`` (sites inside it).
 
     Returns:
         :class:`SemiDiscreteResult`.
     """
     state = None
     for state in iterate_semidiscrete(sites, masses, domain=domain, density=density, tol=tol, weights0=weights0,
-                                      max_iter=max_iter):
+                                      max_iter=max_iter, fill=fill, periodic=periodic):
         pass
     return _result(state)
 

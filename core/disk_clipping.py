@@ -15,8 +15,9 @@ piece is the circular sector between the directions of its end points. With sign
 
 and the signed sum over the edges is the area and first moment of P ∩ D (Green's theorem: the sectors of
 edge parts outside D add up to the arcs of the circle inside P, whichever side of P the centre lies).
-The arc length of the circle inside P is :math:`r \sum \theta` over the sectors. All float64 numpy,
-vectorised over polygons and edges.
+The arc length of the circle inside P is :math:`r \sum \theta` over the sectors. The same split
+draws the outline of P ∩ D (:func:`outlines`): per edge, the arc over its outside part before p, the
+segment [p, q], the arc after q. All float64 numpy, vectorised over polygons and edges.
 """
 from __future__ import annotations
 
@@ -87,3 +88,33 @@ def _in_disks(P: np.ndarray, centres: np.ndarray, radii: np.ndarray):
     moment = (mom1 + mom2 + tri[..., None] * (p + q) / 3).sum(1) + area[:, None] * centres
     arc = radii * (th1 + th2).sum(1)
     return np.maximum(area, 0.0), moment, np.maximum(arc, 0.0)
+
+
+def outlines(P: np.ndarray, centres: np.ndarray, radii: np.ndarray, arc_points: int = 8) -> np.ndarray:
+    """The boundaries of P ∩ disk (N, M·(2·arc_points + 2), 2), counter-clockwise, as padded polygons with
+    repeated vertices (drop them before drawing): each edge's outside parts become ``arc_points`` points on
+    the circle each (see the module docstring)."""
+    n, m, _ = P.shape
+    a = P - centres[:, None, :]
+    b = np.roll(a, -1, axis=1)
+    r = np.broadcast_to(radii[:, None], (n, m))
+    t0, t1 = segments_in_disks(a.reshape(-1, 2), b.reshape(-1, 2), np.zeros((n * m, 2)), r.reshape(-1))
+    t0, t1 = t0.reshape(n, m), t1.reshape(n, m)
+    inside = (t1 > t0)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.nan_to_num(np.minimum(1.0, r / np.linalg.norm(b, axis=-1)), nan=1.0)[..., None]
+    p = np.where(inside, a + t0[..., None] * (b - a), b * shrink)  # a missed edge: b brought onto the circle
+    q = np.where(inside, a + t1[..., None] * (b - a), b * shrink)
+    s = np.linspace(0, 1, arc_points)
+
+    def arc(u, v):  # points from direction u to direction v on the circle; no sweep: u, kept in the disk
+        start = np.arctan2(u[..., 1], u[..., 0])
+        sweep = np.arctan2(cross(u, v), (u * v).sum(-1))
+        angle = start[..., None] + sweep[..., None] * s
+        pts = r[..., None, None] * np.stack([np.cos(angle), np.sin(angle)], -1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            near = u * np.nan_to_num(np.minimum(1.0, r / np.linalg.norm(u, axis=-1)), nan=1.0)[..., None]
+        return np.where((np.abs(sweep) > 0)[..., None, None], pts, near[..., None, :])
+
+    pieces = [arc(a, p), p[..., None, :], q[..., None, :], arc(q, b)]
+    return np.concatenate(pieces, axis=2).reshape(n, -1, 2) + centres[:, None, :]

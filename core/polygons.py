@@ -113,8 +113,9 @@ def clip_to_convex(P: np.ndarray, domain: np.ndarray) -> np.ndarray:
     """Padded polygons P (N, M, 2) intersected with the convex counter-clockwise polygon ``domain``.
 
     Up to ``COARSE_EDGES`` evenly spread edges of the domain clip first, each only the polygons with a
-    vertex beyond it; every polygon then meets the other edges that still cut it, one per round, all
-    polygons at once (a domain of many edges, such as a disk, costs a few rounds, not one pass per edge)."""
+    vertex beyond it; the polygons not inside the domain's inscribed circle then meet the other edges
+    that still cut them (:func:`clip_by_lines`): a domain of many edges, such as a disk, costs a few
+    rounds, not one pass per edge."""
     a_all, b_all = domain, np.roll(domain, -1, 0)
     k = len(domain)
     coarse = set(range(0, k, max(1, k // COARSE_EDGES)))
@@ -127,24 +128,32 @@ def clip_to_convex(P: np.ndarray, domain: np.ndarray) -> np.ndarray:
     rest = np.array([e for e in range(k) if e not in coarse], dtype=int)
     if len(rest) == 0:
         return out
-    A, B = a_all[rest], b_all[rest]
     centre, inradius = inscribed_circle(domain)
     rows = np.nonzero((np.linalg.norm(out - centre, axis=2) > inradius).any(1))[0]  # the others are inside
-    cuts = (cross(B - A, out[rows][:, :, None, :] - A) < 0).any(1)  # (rows, edges)
-    rows, cuts = rows[cuts.any(1)], cuts[cuts.any(1)]
     if len(rows) == 0:
         return out
-    order = np.argsort(~cuts, axis=1, kind="stable")  # each row's cutting edges first
-    count = cuts.sum(1)
-    sub = out[rows]
-    for r in range(int(count.max())):
-        active = count > r
-        e = order[active, r]
-        sub = _replace(sub, active, clip_polygons(sub[active], A[e][:, None], B[e][:, None]))
+    sub = clip_by_lines(out[rows], a_all[rest], b_all[rest])
     width = max(out.shape[1], sub.shape[1])
     out = pad_polygons(out, width)
     out[rows] = pad_polygons(sub, width)
     return out
+
+
+def clip_by_lines(P: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Padded convex polygons P (N, M, 2), each intersected with the left of the lines A → B: (E, 2) shared
+    by all, or (N, E, 2) one set per polygon. Each polygon meets only the lines that cut it, one per round,
+    all polygons at once."""
+    if A.ndim == 2:
+        A, B = np.broadcast_to(A, (len(P),) + A.shape), np.broadcast_to(B, (len(P),) + B.shape)
+    cuts = (cross((B - A)[:, None], P[:, :, None, :] - A[:, None]) < 0).any(1)  # (N, E)
+    count = cuts.sum(1)
+    order = np.argsort(~cuts, axis=1, kind="stable")  # each row's cutting lines first
+    rows = np.arange(len(P))
+    for r in range(int(count.max(initial=0))):
+        active = count > r
+        e = order[active, r]
+        P = _replace(P, active, clip_polygons(P[active], A[rows[active], e][:, None], B[rows[active], e][:, None]))
+    return P
 
 
 def inscribed_circle(domain: np.ndarray):

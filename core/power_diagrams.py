@@ -45,14 +45,14 @@ import torch
 from scipy.spatial import ConvexHull, QhullError
 
 from . import checks
-from .disk_clipping import polygons_in_disks, segments_in_disks
-from .polygons import (PixelDensity, as_array, clip_polygons, clip_segments, clip_to_convex, convex_domain,
-                       polygon_area, shoelace)
+from .disk_clipping import outlines, polygons_in_disks, segments_in_disks
+from .polygons import (PixelDensity, as_array, clip_polygons, clip_segments, clip_to_convex,
+                       convex_domain, pad_polygons, polygon_area, shoelace)
 
 #: Dummy sites on the far circle.
 N_DUMMIES = 8
-#: Chords per circle when a void cell's arcs are drawn (``PowerDiagram.polygons``).
-ARC_CHORDS = 48
+#: Points per arc piece when a void cell's outline is drawn (``PowerDiagram.polygons``).
+ARC_POINTS = 8
 
 
 @dataclass
@@ -90,19 +90,18 @@ class PowerDiagram:
     @property
     def polygons(self) -> List[torch.Tensor]:
         """Each cell's vertices (k_i, 2), counter-clockwise, repeated vertices dropped (k_i = 0: empty); with
-        a void, the arcs are drawn as chords (``ARC_CHORDS`` per circle)."""
+        a void, the arcs as ``ARC_POINTS`` points per piece."""
         V = self.vertices.numpy()
-        if self.void is not None:
+        if self.void is not None:  # the cells reaching out of their disks: arcs where they meet the void
             x, r = self.sites.numpy(), self.radii.numpy()
-            angle = 2 * np.pi * np.arange(ARC_CHORDS + 1) / ARC_CHORDS
-            ring = np.stack([np.cos(angle), np.sin(angle)], 1)
-            for k in range(ARC_CHORDS):
-                V = clip_polygons(V, (x + r[:, None] * ring[k])[:, None], (x + r[:, None] * ring[k + 1])[:, None])
-        out = []
-        for v, area in zip(torch.from_numpy(V), self.areas):
-            keep = (v != torch.roll(v, 1, 0)).any(-1) & bool(area > 0)
-            out.append(v[keep])
-        return out
+            rows = np.nonzero((np.linalg.norm(V - x[:, None], axis=2) > r[:, None]).any(1))[0]
+            if len(rows):
+                C = outlines(V[rows], x[rows], r[rows], ARC_POINTS)
+                V = pad_polygons(V, max(V.shape[1], C.shape[1]))
+                V[rows] = pad_polygons(C, V.shape[1])
+        keep = (V != np.roll(V, 1, axis=1)).any(-1) & (self.areas.numpy() > 0)[:, None]
+        flat = torch.from_numpy(V[keep])
+        return list(torch.split(flat, keep.sum(1).tolist()))
 
 
 def as_sites(sites) -> np.ndarray:

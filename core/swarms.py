@@ -35,6 +35,7 @@ labels, exact for the staircase boundary.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Optional, Tuple, Union
 
@@ -45,9 +46,12 @@ from . import checks
 from .laguerre_grid import LaguerreGrid, solve_laguerre_grid
 from .power_diagrams import PowerDiagram
 from .semidiscrete import as_fill, solve_semidiscrete
+from .sinkhorn import ConvergenceWarning
 
 MOTIONS = ("run_and_tumble", "active_brownian", "gravity", "evacuation", "surface_tension")
 CORRECTIONS = ("spring", "jump")
+#: The motions with two species (half the particles each); the others have species 0 only.
+TWO_SPECIES = ("gravity", "surface_tension")
 #: Vertices of the polygon standing for the disk on the exact path.
 DISK_VERTICES = 48
 #: The room of the evacuation: [0, 1]^D, a wall of this thickness at x = 1, then free space to x = 1 + OUTSIDE.
@@ -90,7 +94,7 @@ class Swarm:
         fill: the fraction of the domain the cells fill (< 1: void around them; 1 is refused for
             ``gravity`` and ``evacuation``, which need room to move).
         power: the cost exponent p, or (p_0, p_1) one per species (species 1: half the particles in
-            ``gravity`` and ``surface_tension``). 2 in 2D takes the exact path (except ``evacuation``,
+            ``gravity`` and ``surface_tension``; the others use p_0 only). 2 in 2D takes the exact path (except ``evacuation``,
             whose room with an exit is not convex).
         speed: self-propulsion speed (domain widths per unit time). tumble_rate: λ of run-and-tumble.
         rotation: rotational diffusion :math:`D_r` of the active Brownian headings (and of the
@@ -130,7 +134,8 @@ class Swarm:
         self.stiffness = checks.positive_number("stiffness", stiffness)
         self.grid = checks.integer("grid", grid, minimum=8)
         path = checks.choice("path", path, ("auto", "exact", "grid"))
-        exact_ok = dim == 2 and self.powers == (2.0, 2.0) and motion != "evacuation"
+        used = self.powers if motion in TWO_SPECIES else self.powers[:1]
+        exact_ok = dim == 2 and all(p == 2 for p in used) and motion != "evacuation"
         if path == "exact" and not exact_ok:
             raise ValueError("path='exact' needs dim=2, power=2 and a convex room (not 'evacuation')")
         self.exact = exact_ok if path == "auto" else path == "exact"
@@ -141,7 +146,7 @@ class Swarm:
         self.surface = 2 * math.pi * self.radius if dim == 2 else 4 * math.pi * self.radius ** 2
         self.x = self._initial_positions()
         self.species = np.zeros(self.n0, dtype=np.int64)
-        if motion in ("gravity", "surface_tension"):
+        if motion in TWO_SPECIES:
             self.species[self.rng.permutation(self.n0)[: self.n0 // 2]] = 1
         self.headings = _unit(self.rng.normal(size=(self.n0, dim)))
         self.weights, self.time, self.steps, self.left = None, 0.0, 0, 0
@@ -278,25 +283,35 @@ class Swarm:
         return v
 
     def _solve(self) -> SwarmState:
-        n = len(self.x)
-        fill = n * self.volume / self.area
+        """Solve the volumes from the last weights; should that warm start fail (particles moved far), from
+        the cold start of the path."""
+        res = None
+        if self.weights is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                res = self._volumes(self.weights)
+        if res is None or not res.converged:
+            res = self._volumes(None)
         if self.exact:
-            res = solve_semidiscrete(self.x, domain=self.polygon, tol=EXACT_TOL, weights0=self.weights,
-                                     fill=min(fill, 1.0), periodic=self.periodic)
             cells, volumes, centroids = res.diagram, res.areas, res.centroids
         else:
-            power = torch.tensor(self.powers, dtype=torch.float64)[torch.from_numpy(self.species)]
-            res = solve_laguerre_grid(self.x, power=power, scale=self.radius ** -power, shape=self.shape, extent=self.extent,
-                                      density=None if self.mask.all() else self.mask.astype(float),
-                                      tol=GRID_TOL, weights0=self.weights, fill=min(fill, 1.0),
-                                      periodic=self.periodic)
-            cells, centroids = res.cells, res.cells.centroids
-            volumes = res.cells.masses * self.area
+            cells, centroids, volumes = res.cells, res.cells.centroids, res.cells.masses * self.area
         self.weights = res.weights.numpy()
         self.centroids = centroids.numpy()
         return SwarmState(self.time, self.steps, torch.from_numpy(self.x.copy()), torch.from_numpy(self.headings.copy()),
                           torch.from_numpy(self.species.copy()), res.weights, cells, volumes, float(res.error),
                           self.left)
+
+    def _volumes(self, weights0):
+        """The exact or grid solve of the cell volumes from ``weights0``."""
+        fill = min(len(self.x) * self.volume / self.area, 1.0)
+        if self.exact:
+            return solve_semidiscrete(self.x, domain=self.polygon, tol=EXACT_TOL, weights0=weights0, fill=fill,
+                                      periodic=self.periodic)
+        power = torch.tensor(self.powers, dtype=torch.float64)[torch.from_numpy(self.species)]
+        return solve_laguerre_grid(self.x, power=power, scale=self.radius ** -power, shape=self.shape,
+                                   extent=self.extent, density=None if self.mask.all() else self.mask.astype(float),
+                                   tol=GRID_TOL, weights0=weights0, fill=fill, periodic=self.periodic)
 
     def step(self) -> SwarmState:
         """Advance by ``dt`` (motion, volumes, incompressibility) and return the new :class:`SwarmState`."""

@@ -15,6 +15,7 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from otlab.app.demo_view import DemoView
+from otlab.app.readout import readout_html
 from otlab.app.settings import cloud_size, default_device
 from otlab.demos.annealing.model import EXTENT, SHAPES, TOLERANCES, AnnealingModel, Frame
 from otlab.demos.images import density_from_upload
@@ -280,11 +281,10 @@ def _readout_html(frame: Frame, tol: float) -> str:
         err += f" → tol = {tol:g}"
     else:
         phase = f"annealing on {frame.level}"
-    return (f"<div class='otlab-readout-text' style='font-size:17px;line-height:1.6;padding:8px'>"
-            f"<div>step <b class='otlab-step-number'>{frame.step}</b> · {phase}</div>"
-            f"<div>ε = <b>{frame.eps:.3g}</b> &nbsp; σ = ε<sup>1/p</sup> = <b>{frame.blur:.3g}</b></div>"
-            f"<div>S<sub>ε</sub> = <b class='otlab-value'>{frame.value:.5f}</b></div>"
-            f"<div>marginal error = <b>{err}</b></div></div>")
+    return readout_html([f"step <b class='otlab-step-number'>{frame.step}</b> · {phase}",
+                         f"ε = <b>{frame.eps:.3g}</b> &nbsp; σ = ε<sup>1/p</sup> = <b>{frame.blur:.3g}</b>",
+                         f"S<sub>ε</sub> = <b class='otlab-value'>{frame.value:.5f}</b>",
+                         f"marginal error = <b>{err}</b>"], line_height=1.6)
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/annealing/view.py

@@ -19,6 +19,7 @@ from bokeh.palettes import Category10
 from bokeh.plotting import figure
 
 from otlab.app.demo_view import DemoView
+from otlab.app.readout import readout_html
 from otlab.app.settings import default_device, grid_side
 from otlab.demos.barycenters.model import (MODES, UPLOAD_PREFIX, BarycenterFrame, BarycentersModel,
                                            picker_corners, point_of)
@@ -341,10 +342,8 @@ def _readout_html(frame: BarycenterFrame, debias: bool) -> str:
                   f"mass <b>{frame.mass:.4f}</b>")
     grid = " × ".join(str(s) for s in frame.sizes) if frame.mode != MODES[1] else f"{frame.sizes[0]} points each"
     state = "<b style='color:#2b8a3e' class='otlab-settled'>settled</b>" if frame.settled else "<i>converging…</i>"
-    return (f"<div class='otlab-readout-text' style='font-size:16px;line-height:1.55;padding:4px 8px'>"
-            f"<div>weights {weights}</div><div>{status}</div>"
-            f"<div>{state} in {frame.seconds:.2f} s · {grid} · σ = {frame.blur:.3g}"
-            f"{'' if debias else ' · plain'}</div></div>")
+    return readout_html([f"weights {weights}", status,
+                         f"{state} in {frame.seconds:.2f} s · {grid} · σ = {frame.blur:.3g}{'' if debias else ' · plain'}"])
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/barycenters/view.py

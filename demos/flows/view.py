@@ -16,6 +16,7 @@ from bokeh.palettes import Category10
 from bokeh.plotting import figure
 
 from otlab.app.demo_view import DemoView
+from otlab.app.readout import readout_html
 from otlab.app.settings import default_device
 from otlab.demos.flows.model import EXTENT, LOSSES, MAX_PANELS, PRESETS, FlowFrame, FlowsModel
 from otlab.demos.snapshots import hex_colors
@@ -177,11 +178,10 @@ class FlowsDemo(DemoView):
 
 
 def _readout_html(frame: FlowFrame) -> str:
-    rows = "".join(f"<div><span style='color:{PANEL_COLORS[i]}'>■</span> {name}: "
-                   f"<b>{frame.values[i][-1]:.3e}</b></div>" for i, name in enumerate(frame.losses))
-    return (f"<div class='otlab-readout-text' style='font-size:16px;line-height:1.5;padding:6px'>"
-            f"<div>t = <b class='otlab-time'>{frame.t:.2f}</b> &nbsp; (step <b class='otlab-step-number'>"
-            f"{frame.step}</b>)</div>{rows}</div>")
+    rows = [f"<span style='color:{PANEL_COLORS[i]}'>■</span> {name}: <b>{frame.values[i][-1]:.3e}</b>"
+            for i, name in enumerate(frame.losses)]
+    return readout_html([f"t = <b class='otlab-time'>{frame.t:.2f}</b> &nbsp; (step "
+                         f"<b class='otlab-step-number'>{frame.step}</b>)", *rows], line_height=1.5)
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/flows/view.py

@@ -15,6 +15,8 @@ from bokeh.palettes import Category20, Viridis256
 from bokeh.plotting import figure
 
 from otlab.app.demo_view import DemoView
+from otlab.app.readout import readout_html
+from otlab.demos.cell_images import cell_image
 from otlab.demos.power_diagrams.model import COLOURS, MODES, TARGETS, PowerDiagramsModel, PowerFrame
 
 #: parameters mirrored in the page URL
@@ -164,7 +166,7 @@ class PowerDiagramsDemo(DemoView):
         else:
             self.labels.visible, self.ellipses.visible, self.cells.visible = True, True, False
             self.label_mapper.update(low=low, high=high, palette=palette)
-            self.src_labels.data = dict(image=[_cell_image(values, frame.labels)])
+            self.src_labels.data = dict(image=[cell_image(values, frame.labels)])
             e = frame.ellipses
             self.src_ellipses.data = dict(x=frame.sites[:, 0], y=frame.sites[:, 1], width=2 * e[:, 0],
                                           height=2 * e[:, 1], angle=e[:, 2])
@@ -197,25 +199,12 @@ class PowerDiagramsDemo(DemoView):
         return pn.FlexBox(settings, main, lesson, flex_wrap="wrap")
 
 
-def _cell_image(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The label grid (axis 0 = x) as an image (rows = y) of the cells' values, NaN (drawn dark) on the
-    pixels where the label changes: the cell boundaries."""
-    image = values[labels].astype(np.float32)
-    edge = np.zeros(labels.shape, dtype=bool)
-    edge[1:] |= labels[1:] != labels[:-1]
-    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
-    image[edge] = np.nan
-    return image.T
-
-
 def _readout_html(frame: PowerFrame) -> str:
     state = ("<b style='color:#2b8a3e' class='otlab-converged'>converged</b>" if frame.converged
              else "<i>Newton running…</i>")
     lloyd = f" · Lloyd steps left <b>{frame.lloyd_left}</b>" if frame.lloyd_left else ""
-    return (f"<div class='otlab-readout-text' style='font-size:16px;line-height:1.55;padding:4px 8px'>"
-            f"<div>{len(frame.sites)} sites · Newton step <b class='otlab-newton-step'>{frame.newton_step}</b></div>"
-            f"<div>max relative mass error <b class='otlab-error'>{frame.error:.2e}</b></div>"
-            f"<div>{state}{lloyd}</div></div>")
+    return readout_html([f"{len(frame.sites)} sites · Newton step <b class='otlab-newton-step'>{frame.newton_step}</b>",
+                         f"max relative mass error <b class='otlab-error'>{frame.error:.2e}</b>", f"{state}{lloyd}"])
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/power_diagrams/view.py

@@ -15,6 +15,7 @@ from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from otlab.app.demo_view import DemoView
+from otlab.app.readout import readout_html
 from otlab.demos.shapes import PRESETS
 from otlab.demos.sorting.model import (LINE_SHAPES, SOLVERS, MatchingFrame, MatchingModel, SortingFrame,
                                        SortingModel)
@@ -140,12 +141,11 @@ class SortingLineView(DemoView):
         self.level_h.location = self.level_v.location = frame.s
         c = abs(frame.x[i[k]] - frame.y[j[k]])
         cost = c if self.model.p == 1 else c * c / 2
-        self.readout.object = (
-            f"<div class='otlab-readout-text' style='font-size:17px;padding:4px 8px'>OT(α, β) = <b class='otlab-value'>"
-            f"{frame.value:.5f}</b> &nbsp;·&nbsp; level s = <b class='otlab-level'>{frame.s:.2f}</b>: "
-            f"x<sub>{i[k]}</sub> = {frame.x[i[k]]:.3f} → y<sub>{j[k]}</sub> = {frame.y[j[k]]:.3f}, mass "
-            f"{frame.plan[k, 2]:.3f}, cost {cost:.4f} &nbsp;·&nbsp; {len(frame.plan)} pieces "
-            f"(N + M − 1 = {len(frame.x) + len(frame.y) - 1})</div>")
+        self.readout.object = readout_html([
+            f"OT(α, β) = <b class='otlab-value'>{frame.value:.5f}</b> &nbsp;·&nbsp; level s = "
+            f"<b class='otlab-level'>{frame.s:.2f}</b>: x<sub>{i[k]}</sub> = {frame.x[i[k]]:.3f} → "
+            f"y<sub>{j[k]}</sub> = {frame.y[j[k]]:.3f}, mass {frame.plan[k, 2]:.3f}, cost {cost:.4f} &nbsp;·&nbsp; "
+            f"{len(frame.plan)} pieces (N + M − 1 = {len(frame.x) + len(frame.y) - 1})"])
 
     def settings(self):
         w = self.widgets
@@ -259,10 +259,10 @@ def _matching_readout(frame: MatchingFrame) -> str:
     rows = []
     for s in frame.solvers:
         cost = "–" if np.isnan(s.cost) else f"{s.cost / frame.optimum:.3f}× opt"
-        rows.append(f"<div><b style='color:{SOLVER_COLORS[s.name]}'>{s.name}</b>: round {s.rounds}, "
-                    f"cost {cost}<br><span style='font-size:14px'>{s.note}</span></div>")
-    return (f"<div class='otlab-readout-text otlab-matching-readout' style='font-size:16px;line-height:1.35;padding:4px'>"
-            f"<div>optimum = <b class='otlab-value'>{frame.optimum:.5f}</b></div>{''.join(rows)}</div>")
+        rows.append(f"<b style='color:{SOLVER_COLORS[s.name]}'>{s.name}</b>: round {s.rounds}, "
+                    f"cost {cost}<br><span style='font-size:14px'>{s.note}</span>")
+    return readout_html([f"optimum = <b class='otlab-value'>{frame.optimum:.5f}</b>", *rows],
+                        extra_class="otlab-matching-readout", line_height=1.35)
 
 
 class SortingDemo(Viewer):

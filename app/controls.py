@@ -51,17 +51,18 @@ class PlayerControls(Viewer):
             self._on_reset()
         self.runner.request_frame()
 
-    def _update(self, event):
-        if event.name == "playing":
-            self.play.value = event.new
-            self.play.name = _play_label(event.new)
-        elif event.name == "busy":
-            self.busy.visible = self.busy.value = self.busy_text.visible = event.new
+    def _update(self, *events):
+        for event in events:  # fps and frames come together (one batch per frame)
+            if event.name == "playing":
+                self.play.value = event.new
+                self.play.name = _play_label(event.new)
+            elif event.name == "busy":
+                self.busy.visible = self.busy.value = self.busy_text.visible = event.new
         self.readout.object = self._readout()
 
     def __panel__(self):
-        return pn.Row(self.play, self.step, self.reset, self.speed, self.readout, self.busy, self.busy_text,
-                      align="center", sizing_mode="stretch_width")
+        return pn.FlexBox(self.play, self.step, self.reset, self.speed, self.readout, self.busy, self.busy_text,
+                          align_items="center", flex_wrap="wrap", sizing_mode="stretch_width")  # wraps in narrow pages
 
 
 def _play_label(playing: bool) -> str:

@@ -42,6 +42,9 @@ DEMOS: List[Demo] = [
     Demo("power_diagrams", "Power diagrams", "Drag a site and watch the cells re-balance to their masses: "
          "semi-discrete OT by Newton's method, Lloyd steps, anisotropic cells.", "power_diagrams.png",
          "otlab.demos.power_diagrams.view:PowerDiagramsDemo"),
+    Demo("swarms", "Incompressible swarms", "Particles that each own a fixed volume: run-and-tumble, active "
+         "Brownian, falling hard and soft spheres, a crowd leaving a room, cell sorting.", "swarms.png",
+         "otlab.demos.swarms.view:SwarmsDemo"),
 ]
 
 CARD_CSS = """

@@ -11,7 +11,11 @@ With ``--demo flows``: the gradient-flows demo's fps on every preset at the defa
 particles) and with 4 panels. With ``--demo barycenters``: the barycenter explorer's new barycenters per
 second while the weight point is dragged in circles, and click → "settled" times, on several input sets.
 
-Usage: python benchmarks/bench_app.py [--demo annealing|flows|barycenters] [--seconds 10] [--trials 20]
+With ``--demo swarms``: the swarms demo's fps on each preset at its defaults and at N = 1,000 (exact path
+presets), the grid-path presets at 128², and the power-diagram demo's re-balanced frames per second while
+a site is dragged in circles.
+
+Usage: python benchmarks/bench_app.py [--demo annealing|flows|barycenters|swarms] [--seconds 10] [--trials 20]
        [--write docs/benchmarks.md]
 """
 from __future__ import annotations
@@ -43,12 +47,15 @@ window.deepQuery = (selector, root = document) => {
 
 COUNT_FRAMES = """
 async (seconds) => {
-  const el = window.deepQuery('.otlab-frame');
-  let last = el.textContent, changes = 0;
+  // the frame counter's pane (its host element stays while its content is replaced): found once, since a
+  // search through every shadow root at each animation frame slows the page it measures
+  const host = window.deepQuery('.otlab-frame').getRootNode().host;
+  const text = () => host.shadowRoot.textContent;
+  let last = text(), changes = 0;
   const start = performance.now();
   await new Promise(done => {
     const poll = () => {
-      const now = window.deepQuery('.otlab-frame').textContent;
+      const now = text();
       if (now !== last) { changes += 1; last = now; }
       if (performance.now() - start < seconds * 1000) requestAnimationFrame(poll); else done();
     };
@@ -175,8 +182,9 @@ BARYCENTER_QUERIES = [("3 shapes (heart, ring, star)", "64²", "resolution=64"),
 
 # counts the changes of the barycenter readout (one per new frame drawn) in window.__changes
 COUNT_READOUT = """
-() => { window.__changes = 0; let last = window.deepQuery('.otlab-readout-text').textContent;
-  const poll = () => { const now = window.deepQuery('.otlab-readout-text').textContent;
+() => { window.__changes = 0; const host = window.deepQuery('.otlab-readout-text').getRootNode().host;
+  let last = host.shadowRoot.textContent;
+  const poll = () => { const now = host.shadowRoot.textContent;
     if (now !== last) { window.__changes += 1; last = now; }
     if (!window.__stopCount) requestAnimationFrame(poll); };
   window.__stopCount = false; requestAnimationFrame(poll); }
@@ -245,6 +253,91 @@ def barycenters_main(args):
             "(weights clipped), as a student's would.", "", *lines])
 
 
+#: swarms demo: (preset, particles, query); the grid-path presets use p != 2 on a 128² grid
+SWARM_QUERIES = [("run and tumble", 200, "preset=run+and+tumble"),
+                 ("active Brownian", 200, "preset=active+Brownian"),
+                 ("surface tension", 200, "preset=surface+tension"),
+                 ("run and tumble", 1000, "preset=run+and+tumble&n=1000"),
+                 ("active Brownian", 1000, "preset=active+Brownian&n=1000"),
+                 ("surface tension", 1000, "preset=surface+tension&n=1000"),
+                 ("gravity (p = 6 and 1, grid 128²)", 100, "preset=gravity"),
+                 ("evacuation (p = 1, grid 160 × 128)", 80, "preset=evacuation"),
+                 ("run and tumble (p = 1.5, grid 128²)", 200, "preset=run+and+tumble&power=1.5")]
+
+
+def measure_swarms(seconds: float):
+    """Frames per second of the swarms demo for each of SWARM_QUERIES, and the solver's ms per step. Each
+    row gets its own server: a closed page's session computes on until Bokeh discards it (15–30 s), which
+    would take CPU from the next rows."""
+    rows = []
+    for preset, n, query in SWARM_QUERIES:
+        with projector_page() as (url, page):
+            open_demo(page, url + "swarms?" + query, ".otlab-readout-text")
+            time.sleep(3.0)
+            fps = page.evaluate(COUNT_FRAMES, seconds)
+            solver = page.evaluate("() => window.deepQuery('.otlab-readout-text').textContent")
+            ms = float(solver.split("solver ")[1].split(" ms")[0])
+            rows.append((preset, n, fps, ms))
+            print(rows[-1], flush=True)
+    with projector_page() as (url, page):
+        open_demo(page, url + "power_diagrams?n_sites=60", ".otlab-readout-text")
+        time.sleep(2.0)
+        rows.append(("power diagrams: dragging a site, 60 sites", 60, drag_rate(page, seconds), float("nan")))
+        print(rows[-1], flush=True)
+    return rows
+
+
+def drag_rate(page, seconds: float) -> float:
+    """Readout changes per second while the mouse drags the default model's first site (seed 0) in circles
+    around the centre of the square (the plot's ranges are the unit square, no axes)."""
+    import math
+
+    import numpy as np
+
+    box = page.locator(".otlab-cells canvas").first.bounding_box()
+
+    def at(x, y):
+        return box["x"] + x * box["width"], box["y"] + box["height"] * (1 - y)
+
+    x0 = np.random.default_rng(0).uniform(0.02, 0.98, (60, 2))[0]  # as PowerDiagramsModel draws them
+    page.mouse.move(*at(*x0))
+    page.mouse.down()
+    page.mouse.move(*at(0.5 + 0.25, 0.5), steps=8)
+    page.evaluate(COUNT_READOUT)
+    start, k = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        k += 1
+        page.mouse.move(*at(0.5 + 0.25 * math.cos(0.12 * k), 0.5 + 0.25 * math.sin(0.12 * k)))
+        time.sleep(0.02)
+    rate = page.evaluate("() => { window.__stopCount = true; return window.__changes; }") / seconds
+    page.mouse.up()
+    return rate
+
+
+def swarms_main(args):
+    import statistics
+
+    rows = measure_swarms(args.seconds)
+    lines = ["| demo | particles | fps rendered | solver ms per step (in the server) |", "|---|---|---|---|"]
+    lines += [f"| {preset} | {n} | **{fps:.1f}** | {'–' if ms != ms else f'{ms:.0f}'} |" for preset, n, fps, ms in rows]
+    exact200 = [fps for preset, n, fps, _ in rows[:3]]
+    exact1000 = [fps for preset, n, fps, _ in rows[3:6]]
+    grid = [fps for preset, n, fps, _ in rows[6:9]]
+    summary = (f"Exact path, 200 particles: median **{statistics.median(exact200):.1f}** fps, worst "
+               f"**{min(exact200):.1f}** (target ≥ 30); 1,000: median **{statistics.median(exact1000):.1f}**, worst "
+               f"**{min(exact1000):.1f}** (target ≥ 10); grid path 128²: median **{statistics.median(grid):.1f}**, "
+               f"worst **{min(grid):.1f}** (target ≥ 5).")
+    print("\n".join(lines) + "\n" + summary)
+    if args.write:
+        from bench_sinkhorn import replace_block
+        replace_block(args.write, "bench:swarms-fps", [
+            "### The swarms and power-diagram demos in the browser", "",
+            f"Measured {datetime.date.today()} with `benchmarks/bench_app.py --demo swarms --seconds {args.seconds:g}` "
+            f"({os.cpu_count()} CPU cores shared by the server and headless Chromium with software rendering; each "
+            "preset at its defaults unless the row says otherwise; the power-diagram row counts re-balanced diagrams "
+            "drawn per second while a site is dragged in circles).", "", *lines, "", summary])
+
+
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -255,8 +348,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--write", metavar="MARKDOWN")
-    parser.add_argument("--demo", choices=["annealing", "flows", "barycenters"], default="annealing")
+    parser.add_argument("--demo", choices=["annealing", "flows", "barycenters", "swarms"], default="annealing")
     args = parser.parse_args()
+    if args.demo == "swarms":
+        return swarms_main(args)
     if args.demo == "flows":
         return flows_main(args)
     if args.demo == "barycenters":

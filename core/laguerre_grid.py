@@ -201,10 +201,12 @@ def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian:
         labels[start:start + step] = idx.gather(1, score.argmax(1, keepdim=True))[:, 0]
         pi = torch.softmax(score / tau, dim=1)
         flat = idx.reshape(-1)
-        vol.index_add_(0, flat, pi.reshape(-1))
-        mass.index_add_(0, flat, (ry * pi).reshape(-1))
-        disp = costs.wrap(y[:, None, :] - costs.x[idx])
-        mom.index_add_(0, flat, ((ry * pi)[..., None] * disp).reshape(-1, grid.dim))
+        vol += torch.bincount(flat, pi.reshape(-1), minlength=costs.n)  # bincount: faster than index_add_
+        rpi = (ry * pi).reshape(-1)
+        mass += torch.bincount(flat, rpi, minlength=costs.n)
+        disp = costs.wrap(y[:, None, :] - costs.x[idx]).reshape(-1, grid.dim)
+        for a in range(grid.dim):
+            mom[:, a] += torch.bincount(flat, rpi * disp[:, a], minlength=costs.n)
         if with_hessian:
             pairs.append((idx[:, :, None] * costs.n + idx[:, None, :]).reshape(-1))
             vals.append((ry[:, :, None] * pi[:, :, None] * pi[:, None, :]).reshape(-1))

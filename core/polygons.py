@@ -112,31 +112,24 @@ def clip_polygons(P: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def clip_to_convex(P: np.ndarray, domain: np.ndarray) -> np.ndarray:
     """Padded polygons P (N, M, 2) intersected with the convex counter-clockwise polygon ``domain``.
 
-    Up to ``COARSE_EDGES`` evenly spread edges of the domain clip first, each only the polygons with a
-    vertex beyond it; the polygons not inside the domain's inscribed circle then meet the other edges
-    that still cut them (:func:`clip_by_lines`): a domain of many edges, such as a disk, costs a few
-    rounds, not one pass per edge."""
-    a_all, b_all = domain, np.roll(domain, -1, 0)
-    k = len(domain)
-    coarse = set(range(0, k, max(1, k // COARSE_EDGES)))
-    out = P
-    for e in sorted(coarse):
-        a, b = a_all[e], b_all[e]
-        beyond = (cross(b - a, out - a) < 0).any(1)
-        if beyond.any():
-            out = _replace(out, beyond, clip_polygons(out[beyond], a, b))
-    rest = np.array([e for e in range(k) if e not in coarse], dtype=int)
-    if len(rest) == 0:
-        return out
+    Only the polygons not inside the domain's inscribed circle are clipped, each by the edges that cut it,
+    one per round (:func:`clip_by_lines`): a domain of many edges, such as a disk, costs a few rounds, not
+    one pass per edge. Polygons cut by more than ``COARSE_EDGES`` edges (unbounded cells closed far away)
+    are first clipped by that many evenly spread edges."""
     centre, inradius = inscribed_circle(domain)
-    rows = np.nonzero((np.linalg.norm(out - centre, axis=2) > inradius).any(1))[0]  # the others are inside
+    rows = np.nonzero((np.linalg.norm(P - centre, axis=2) > inradius).any(1))[0]  # the others are inside
     if len(rows) == 0:
-        return out
-    sub = clip_by_lines(out[rows], a_all[rest], b_all[rest])
-    width = max(out.shape[1], sub.shape[1])
-    out = pad_polygons(out, width)
-    out[rows] = pad_polygons(sub, width)
-    return out
+        return P
+    a_all, b_all = domain, np.roll(domain, -1, 0)
+    sub = P[rows]
+    cuts = (cross((b_all - a_all)[None, None], sub[:, :, None, :] - a_all) < 0).any(1).sum(1)
+    if cuts.max() > COARSE_EDGES:  # large polygons (unbounded cells cut far away): a few edges first
+        for e in range(0, len(domain), max(1, len(domain) // COARSE_EDGES)):
+            a, b = a_all[e], b_all[e]
+            beyond = (cross(b - a, sub - a) < 0).any(1)
+            if beyond.any():
+                sub = _replace(sub, beyond, clip_polygons(sub[beyond], a, b))
+    return _replace(P, rows, clip_by_lines(sub, a_all, b_all))
 
 
 def clip_by_lines(P: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -53,7 +53,7 @@ CORRECTIONS = ("spring", "jump")
 #: The motions with two species (half the particles each); the others have species 0 only.
 TWO_SPECIES = ("gravity", "surface_tension")
 #: Vertices of the polygon standing for the disk on the exact path.
-DISK_VERTICES = 48
+DISK_VERTICES = 32
 #: The room of the evacuation: [0, 1]^D, a wall of this thickness at x = 1, then free space to x = 1 + OUTSIDE.
 WALL, OUTSIDE = 0.04, 0.21
 #: The exit's width in particle diameters: narrower than one, so that hard particles jam and soft ones pass.

@@ -24,19 +24,18 @@ import param
 from otlab.core import Swarm
 from otlab.demos.frame_model import FrameModel
 
+_COMMON = dict(speed=0.3, tumble_rate=1.0, gravity=0.5, tension=12.0, void_tension=16.0, dt=0.01)
+#: every parameter of each preset: values that make its point within seconds
 PRESETS = {
-    "run and tumble": dict(motion="run_and_tumble", n=200, fill=0.85, power=2.0, power_b=2.0, speed=0.3,
-                           tumble_rate=1.0),
-    "active Brownian": dict(motion="active_brownian", n=200, fill=1.0, power=2.0, power_b=2.0, speed=0.3,
-                            tumble_rate=1.0),
-    "gravity": dict(motion="gravity", n=100, fill=0.55, power=6.0, power_b=1.0, speed=0.3, gravity=0.5),
-    "evacuation": dict(motion="evacuation", n=80, fill=0.75, power=1.0, power_b=1.0, speed=0.3),
-    "surface tension": dict(motion="surface_tension", n=200, fill=0.6, power=2.0, power_b=2.0, speed=0.3,
-                            tension=12.0, void_tension=16.0),
+    "run and tumble": dict(_COMMON, motion="run_and_tumble", n=200, fill=0.85, power=2.0, power_b=2.0),
+    "active Brownian": dict(_COMMON, motion="active_brownian", n=200, fill=1.0, power=2.0, power_b=2.0),
+    "gravity": dict(_COMMON, motion="gravity", n=100, fill=0.55, power=6.0, power_b=1.0),
+    "evacuation": dict(_COMMON, motion="evacuation", n=80, fill=0.75, power=1.0, power_b=1.0),
+    "surface tension": dict(_COMMON, motion="surface_tension", n=200, fill=0.6, power=2.0, power_b=2.0),
 }
 CORRECTIONS = ["spring", "jump"]
 #: pixels per unit length of the grid path
-GRID = 96
+GRID = 128
 
 
 @dataclass
@@ -83,18 +82,20 @@ class SwarmsModel(FrameModel):
     _kept_on_change = ("speed", "tumble_rate", "gravity", "tension", "void_tension", "dt")
 
     def __init__(self, **params):
-        super().__init__(**params)
-        self.param.watch(self._apply_preset, "preset")
-        self.param.watch(self._retune, list(self._kept_on_change))
+        preset = params.get("preset", self.param.preset.default)
+        super().__init__(**{**_preset_values(preset, exclude=params), **params})
+        self.param.watch(self._on_change, [p for p in self.param if p != "name"])
 
-    def _apply_preset(self, event):
-        values = {k: v for k, v in PRESETS[event.new].items() if k != "motion"}
-        self.param.update(**values)
-
-    def _retune(self, *_):
-        with self._step_lock:
-            if not self._stale:
-                self._tune(self._swarm)
+    def _on_change(self, *events):
+        """A new preset sets its values, except those changed with it (a URL sets them all at once); the
+        live parameters retune the running swarm."""
+        changed = {e.name: e.new for e in events}
+        if "preset" in changed:
+            self.param.update(**_preset_values(changed["preset"], exclude=changed))
+        if set(changed) & set(self._kept_on_change):
+            with self._step_lock:
+                if not self._stale:
+                    self._tune(self._swarm)
 
     def _tune(self, swarm: Swarm):
         swarm.speed, swarm.gravity, swarm.dt = self.speed, self.gravity, self.dt
@@ -131,6 +132,11 @@ class SwarmsModel(FrameModel):
             frame.labels = state.cells.labels.numpy() if len(x) else np.full(s.shape, -1)
             frame.walls = None if s.mask.all() else ~s.mask
         return frame
+
+
+def _preset_values(preset: str, exclude=()) -> dict:
+    """The parameter values of ``preset``, less those named in ``exclude``."""
+    return {k: v for k, v in PRESETS[preset].items() if k != "motion" and k not in exclude}
 
 
 def _with_images(polygons: List[np.ndarray]):

@@ -46,8 +46,8 @@ from scipy.spatial import ConvexHull, QhullError
 
 from . import checks
 from .disk_clipping import outlines, polygons_in_disks, segments_in_disks
-from .polygons import (PixelDensity, as_array, clip_polygons, clip_segments, clip_to_convex,
-                       convex_domain, pad_polygons, polygon_area, shoelace)
+from .polygons import (PixelDensity, as_array, clip_polygons, clip_segments, clip_to_convex, convex_domain,
+                       polygon_area, shoelace)
 
 #: Dummy sites on the far circle.
 N_DUMMIES = 8
@@ -91,17 +91,20 @@ class PowerDiagram:
     def polygons(self) -> List[torch.Tensor]:
         """Each cell's vertices (k_i, 2), counter-clockwise, repeated vertices dropped (k_i = 0: empty); with
         a void, the arcs as ``ARC_POINTS`` points per piece."""
-        V = self.vertices.numpy()
+        V, n = self.vertices.numpy(), len(self.sites)
+        groups = [(np.arange(n), V)]
         if self.void is not None:  # the cells reaching out of their disks: arcs where they meet the void
             x, r = self.sites.numpy(), self.radii.numpy()
-            rows = np.nonzero((np.linalg.norm(V - x[:, None], axis=2) > r[:, None]).any(1))[0]
-            if len(rows):
-                C = outlines(V[rows], x[rows], r[rows], ARC_POINTS)
-                V = pad_polygons(V, max(V.shape[1], C.shape[1]))
-                V[rows] = pad_polygons(C, V.shape[1])
-        keep = (V != np.roll(V, 1, axis=1)).any(-1) & (self.areas.numpy() > 0)[:, None]
-        flat = torch.from_numpy(V[keep])
-        return list(torch.split(flat, keep.sum(1).tolist()))
+            out = (np.linalg.norm(V - x[:, None], axis=2) > r[:, None]).any(1)
+            rows = np.nonzero(out)[0]
+            groups = [(np.nonzero(~out)[0], V[~out]), (rows, outlines(V[rows], x[rows], r[rows], ARC_POINTS))]
+        cells: List[torch.Tensor] = [None] * n
+        nonempty = self.areas.numpy() > 0
+        for ids, P in groups:  # each group at its own width: the arcs' many points do not pad every cell
+            keep = (P != np.roll(P, 1, axis=1)).any(-1) & nonempty[ids][:, None]
+            for i, cell in zip(ids, torch.split(torch.from_numpy(P[keep]), keep.sum(1).tolist())):
+                cells[i] = cell
+        return cells
 
 
 def as_sites(sites) -> np.ndarray:

@@ -55,6 +55,9 @@ from .sinkhorn import ConvergenceWarning
 
 #: Step halvings before the damped Newton gives up on a step.
 MAX_HALVINGS = 40
+#: A warm start leaving a cell less than this fraction of its target mass restarts cold (a nearly empty cell
+#: makes the damping floor, and the Hessian's row, nearly zero).
+WARM_FLOOR = 1e-3
 
 
 @dataclass
@@ -158,11 +161,19 @@ def damped_newton(evaluate, jacobian, w: np.ndarray, start, nu: np.ndarray, *, t
             red = H[:-1, :-1].tocsc()
             if ridge:
                 red = red + scipy.sparse.identity(len(w) - 1) * ridge * abs(H.diagonal()).max()
-            lu = scipy.sparse.linalg.splu(red, permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True))
+            try:
+                lu = scipy.sparse.linalg.splu(red, permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True))
+            except RuntimeError:  # exactly singular (a cell of ~zero mass): a tiny ridge
+                red = red + scipy.sparse.identity(len(w) - 1) * 1e-12 * abs(H.diagonal()).max()
+                lu = scipy.sparse.linalg.splu(red.tocsc(), permc_spec="MMD_AT_PLUS_A")
             delta[:-1] = lu.solve(-residual[:-1])
         tau, worst = 1.0, np.abs(residual).max()
         for _ in range(halvings):
-            mu_t, trial = evaluate(w + tau * delta)
+            try:
+                mu_t, trial = evaluate(w + tau * delta)
+            except ValueError:  # a step so long that the diagram cannot be built (Qhull): shorter
+                tau /= 2
+                continue
             if mu_t.min() >= floor and np.abs(mu_t - nu).max() <= (1 - tau / 2) * worst:
                 break
             tau /= 2
@@ -215,8 +226,8 @@ def iterate_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1
     if void is not None and weights0 is not None:
         w = np.append(w, 0.0)
     start = masses_at(w)
-    if weights0 is not None and start[0].min() <= 0:
-        w = cold  # a warm start that empties a cell: restart cold
+    if weights0 is not None and (start[0] < WARM_FLOOR * nu).any():
+        w = cold  # a warm start that (nearly) empties a cell: restart cold
         start = masses_at(w)
     if start[0].min() <= 0:
         k = int(np.argmin(start[0]))
@@ -244,7 +255,8 @@ def solve_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1e-
         density: (n_x, n_y) image >= 0 on the domain's bounding box (axis 0 along x), constant per pixel;
             uniform when None.
         tol: stop when :math:`\max_i |\mu_i - \nu_i|/\nu_i \le` ``tol``.
-        weights0: a warm start (N,) (ignored, with a restart from zero, if it leaves a cell empty).
+        weights0: a warm start (N,) (ignored, with a cold restart, if it leaves a cell with less than
+            ``WARM_FLOOR`` of its target mass).
         max_iter: cap on Newton steps (``converged`` False if reached).
         fill: the fraction of the domain the cells fill (< 1: the rest is void, cells within
             :math:`\sqrt{w_i}` of their sites; uniform density only). ``masses`` are then fractions of

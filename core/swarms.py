@@ -11,9 +11,10 @@ Every step of :class:`Swarm` (time step Δt) does three things:
 2. **Volumes**: the weights w giving every cell its volume :math:`V = \text{fill}\,|\Omega| / N_0`
    (the rest of Ω is void), warm-started from the last step: exact power diagrams
    (:mod:`otlab.core.semidiscrete`) for the quadratic cost in 2D, pixel or voxel cells
-   (:mod:`otlab.core.laguerre_grid`) for the costs :math:`(|y - x_i| / R)^{p}` with one exponent per
-   species (hard p ≫ 2, soft p < 2; R the radius of a ball of volume V, so that every cost is 1 at a
-   cell's radius and one temperature suits both species) and in 3D.
+   (:mod:`otlab.core.laguerre_grid`) for the costs :math:`\tfrac{R}{p} (|y - x_i| / R)^{p}` with one
+   exponent per species (hard p ≫ 2, soft p < 2; R the radius of a ball of volume V: every cost has
+   slope 1 at a cell's radius, so one soft-assignment temperature, a pixel wide, suits both species)
+   and in 3D.
 3. **Incompressibility**: particles move towards their cells' centroids :math:`c_i` — ``"spring"``:
    :math:`x_i \leftarrow x_i + \Delta t\,(v_i + \kappa (c_i - x_i))`; ``"jump"``: move by
    :math:`\Delta t\, v_i`, solve, then :math:`x_i \leftarrow c_i`.
@@ -106,7 +107,7 @@ class Swarm:
 
     def __init__(self, n: int = 200, motion: str = "run_and_tumble", *, dim: int = 2, fill: float = 0.85,
                  power: Union[float, Tuple[float, float]] = 2.0, speed: float = 0.3, tumble_rate: float = 1.0,
-                 rotation: float = 1.0, gravity: float = 0.5, tensions=(1.0, 1.0, 12.0, 16.0, 16.0), dt: float = 0.01,
+                 rotation: float = 1.0, gravity: float = 0.5, tensions=(1.0, 1.0, 16.0, 30.0, 30.0), dt: float = 0.01,
                  correction: str = "spring", stiffness: float = 20.0, grid: int = 128, seed: int = 0,
                  path: str = "auto"):
         self.n0 = checks.integer("n", n, minimum=2)
@@ -309,7 +310,7 @@ class Swarm:
             return solve_semidiscrete(self.x, domain=self.polygon, tol=EXACT_TOL, weights0=weights0, fill=fill,
                                       periodic=self.periodic)
         power = torch.tensor(self.powers, dtype=torch.float64)[torch.from_numpy(self.species)]
-        return solve_laguerre_grid(self.x, power=power, scale=self.radius ** -power, shape=self.shape,
+        return solve_laguerre_grid(self.x, power=power, scale=self.radius ** (1 - power) / power, shape=self.shape,
                                    extent=self.extent, density=None if self.mask.all() else self.mask.astype(float),
                                    tol=GRID_TOL, weights0=weights0, fill=fill, periodic=self.periodic)
 

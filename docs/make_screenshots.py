@@ -1,6 +1,6 @@
 """Screenshots of the app for docs/ and the gallery thumbnails in assets/ (headless Chromium).
 
-Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [power_diagrams] [gallery]   (default: all; serves the
+Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [power_diagrams] [swarms] [gallery]   (default: all; serves the
 app on a free port, needs /usr/bin/chromium)
 """
 from __future__ import annotations
@@ -115,6 +115,37 @@ def power_diagrams(page, url):
     page.screenshot(path=str(DOCS / "power_diagrams-anisotropic-1280.png"))
 
 
+def swarms(page, url):
+    """Surface tension sorting at 1280 and 1920 (the thumbnail from it), hard and soft particles falling (grid
+    path), and an animated GIF of run-and-tumble particles in a disk."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "swarms?preset=surface+tension", ".otlab-readout-text", 12.0)
+    page.screenshot(path=str(DOCS / "swarms-1280.png"))
+    thumbnail(page, ".otlab-swarm", "swarms.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    time.sleep(1.0)
+    page.screenshot(path=str(DOCS / "swarms-1920.png"))
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "swarms?preset=gravity", ".otlab-readout-text", 25.0)
+    page.screenshot(path=str(DOCS / "swarms-gravity-1280.png"))
+    visit(page, url + "swarms?preset=run+and+tumble&n=150", ".otlab-readout-text", 2.0)
+    animated_gif(page, ".otlab-swarm", DOCS / "swarms.gif", frames=40, every=0.15)
+
+
+def animated_gif(page, selector, path, frames, every):
+    """``frames`` screenshots of ``selector`` taken ``every`` seconds, as a looping GIF (half size)."""
+    import io
+
+    from PIL import Image
+
+    shots = []
+    for _ in range(frames):
+        image = Image.open(io.BytesIO(page.locator(selector).first.screenshot())).convert("RGB")
+        shots.append(image.resize((image.width // 2, image.height // 2), Image.LANCZOS).quantize(colors=64))
+        time.sleep(every)
+    shots[0].save(path, save_all=True, append_images=shots[1:], duration=int(every * 1000), loop=0, optimize=True)
+
+
 def gallery(page, url):
     page.set_viewport_size({"width": 1280, "height": 720})
     visit(page, url, ".otlab-card img", 1.0)
@@ -122,7 +153,7 @@ def gallery(page, url):
 
 
 SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters,
-             power_diagrams=power_diagrams, gallery=gallery)
+             power_diagrams=power_diagrams, swarms=swarms, gallery=gallery)
 
 
 def main(names):

@@ -2,6 +2,7 @@
 import pathlib
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parents[1] / "docs" / "annealing.ipynb"
@@ -18,14 +19,24 @@ def test_annealing_notebook_runs():
     assert "(0, " in steps and "(5, " in steps
 
 
-def test_power_diagrams_demo_displays_in_a_notebook():
-    """The power-diagram demo displays in Jupyter and its model converges in the kernel."""
+DEMOS_IN_KERNEL = [
+    # (view setup, a check run in the kernel after it, expected output)
+    ("from otlab.demos.power_diagrams import PowerDiagramsDemo, PowerDiagramsModel\n"
+     "m = PowerDiagramsModel(n_sites=30)\nPowerDiagramsDemo(m)",
+     "f = None\nfor _ in range(12):\n    f = m.step()\n(f.converged, f.error < 1e-6)", "(True, True)"),
+    ("from otlab.demos.swarms import SwarmsDemo, SwarmsModel\nm = SwarmsModel(n=60)\nSwarmsDemo(m)",
+     "s0 = m.step().step  # the view may have drawn frames already\nfor _ in range(5):\n    f = m.step()\n"
+     "(f.step - s0, bool(abs(f.volumes / f.volume - 1).max() <= 1e-3))", "(5, True)"),
+]
+
+
+@pytest.mark.parametrize("setup, check, expected", DEMOS_IN_KERNEL, ids=["power_diagrams", "swarms"])
+def test_demo_displays_in_a_notebook(setup, check, expected):
+    """The demo's view displays in Jupyter and its model steps in the kernel."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import panel as pn; pn.extension('mathjax')"),
-                nbformat.v4.new_code_cell("from otlab.demos.power_diagrams import PowerDiagramsDemo, PowerDiagramsModel\n"
-                                          "m = PowerDiagramsModel(n_sites=30)\nPowerDiagramsDemo(m)"),
-                nbformat.v4.new_code_cell("f = None\nfor _ in range(12):\n    f = m.step()\n(f.converged, f.error < 1e-6)")]
+                nbformat.v4.new_code_cell(setup), nbformat.v4.new_code_cell(check)]
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False).execute()
     shown = [o for o in nb.cells[1].outputs if o.output_type in ("display_data", "execute_result")]
     assert shown and any("application/vnd.holoviews_exec.v0+json" in o.data for o in shown)
-    assert nb.cells[2].outputs[0].data["text/plain"] == "(True, True)"
+    assert nb.cells[2].outputs[0].data["text/plain"] == expected

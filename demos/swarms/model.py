@@ -24,7 +24,7 @@ import param
 from otlab.core import Swarm
 from otlab.demos.frame_model import FrameModel
 
-_COMMON = dict(speed=0.3, tumble_rate=1.0, gravity=0.5, tension=12.0, void_tension=16.0, dt=0.01)
+_COMMON = dict(speed=0.3, tumble_rate=1.0, gravity=0.5, tension=16.0, void_tension=30.0, dt=0.01)
 #: every parameter of each preset: values that make its point within seconds
 PRESETS = {
     "run and tumble": dict(_COMMON, motion="run_and_tumble", n=200, fill=0.85, power=2.0, power_b=2.0),
@@ -72,8 +72,8 @@ class SwarmsModel(FrameModel):
     tumble_rate = param.Number(default=1.0, bounds=(0.0, 10.0), doc="tumbles per unit time (run and tumble), "
                                "rotational diffusion D_r (active Brownian, evacuation, surface tension)")
     gravity = param.Number(default=0.5, bounds=(0.0, 3.0), doc="gravity g (room heights per unit time)")
-    tension = param.Number(default=12.0, bounds=(0.0, 30.0), doc="γ_AB, tension between the species (γ_AA = γ_BB = 1)")
-    void_tension = param.Number(default=16.0, bounds=(0.0, 30.0), doc="γ with the void, both species")
+    tension = param.Number(default=16.0, bounds=(0.0, 40.0), doc="γ_AB, tension between the species (γ_AA = γ_BB = 1)")
+    void_tension = param.Number(default=30.0, bounds=(0.0, 40.0), doc="γ with the void, both species")
     dt = param.Number(default=0.01, bounds=(0.002, 0.05), doc="time step")
     correction = param.Selector(default="spring", objects=CORRECTIONS, doc="how particles follow their centroids")
     seed = param.Integer(default=0, bounds=(0, 2 ** 31 - 1))

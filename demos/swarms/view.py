@@ -32,7 +32,7 @@ VOID_COLOUR, WALL_COLOUR, BORDER_COLOUR = "#ffffff", "#5b6470", "#1f2d3d"
 LESSON = r"""
 ### Incompressible swarms: particles that own a fixed volume
 
-Each particle $$x_i$$ owns a **Laguerre cell** of the cost $$c_i(y) = (|y - x_i|/R)^{p_i}$$,
+Each particle $$x_i$$ owns a **Laguerre cell** of the cost $$c_i(y) = \frac{R}{p_i} (|y - x_i|/R)^{p_i}$$,
 
 $$C_i = \lbrace y : c_i(y) - w_i \le c_j(y) - w_j \ \text{for all}\ j, \ \ c_i(y) - w_i \le 0 \rbrace,$$
 
@@ -77,8 +77,8 @@ class SwarmsDemo(DemoView):
             "tumble_rate": slider(name="tumble rate λ / rotation D_r", start=0.0, end=10.0, step=0.5,
                                   value=m.tumble_rate),
             "gravity": slider(name="gravity g", start=0.0, end=3.0, step=0.1, value=m.gravity),
-            "tension": slider(name="tension γ_AB", start=0.0, end=30.0, step=1.0, value=m.tension),
-            "void_tension": slider(name="tension with the void γ_0", start=0.0, end=30.0, step=1.0,
+            "tension": slider(name="tension γ_AB", start=0.0, end=40.0, step=1.0, value=m.tension),
+            "void_tension": slider(name="tension with the void γ_0", start=0.0, end=40.0, step=1.0,
                                    value=m.void_tension),
             "dt": slider(name="time step Δt", start=0.002, end=0.05, step=0.002, value=m.dt),
             "correction": pn.widgets.RadioButtonGroup(name="correction", options=CORRECTIONS, value=m.correction),

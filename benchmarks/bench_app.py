@@ -144,8 +144,8 @@ def open_demo(page, address, selector):
 def measure_flows(seconds: float):
     """Frames per second of the flows demo (500 particles) for each of FLOWS_QUERIES."""
     rows = []
-    with projector_page() as (url, page):
-        for preset, losses, query in FLOWS_QUERIES:
+    for preset, losses, query in FLOWS_QUERIES:
+        with projector_page() as (url, page):  # a server per row: a closed page's session computes on
             open_demo(page, url + "flows?" + query, ".otlab-time")
             time.sleep(2.0)
             rows.append((preset, losses, page.evaluate(COUNT_FRAMES, seconds)))
@@ -335,7 +335,10 @@ def swarms_main(args):
             f"Measured {datetime.date.today()} with `benchmarks/bench_app.py --demo swarms --seconds {args.seconds:g}` "
             f"({os.cpu_count()} CPU cores shared by the server and headless Chromium with software rendering; each "
             "preset at its defaults unless the row says otherwise; the power-diagram row counts re-balanced diagrams "
-            "drawn per second while a site is dragged in circles).", "", *lines, "", summary])
+            "drawn per second while a site is dragged in circles).", "", *lines, "", summary, "",
+            "The player's speed setting is 30 frames/s, so 30 is the ceiling. Each row has its own server: a "
+            "closed page's session computes on for 15–30 s and took CPU from the next rows (earlier runs in one "
+            "page measured 3–6 fps at 1,000 particles)."])
 
 
 def percentile(values, q):

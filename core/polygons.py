@@ -128,8 +128,8 @@ def clip_to_convex(P: np.ndarray, domain: np.ndarray) -> np.ndarray:
             a, b = a_all[e], b_all[e]
             beyond = (cross(b - a, sub - a) < 0).any(1)
             if beyond.any():
-                sub = _replace(sub, beyond, clip_polygons(sub[beyond], a, b))
-    return _replace(P, rows, clip_by_lines(sub, a_all, b_all))
+                sub = replace_rows(sub, beyond, clip_polygons(sub[beyond], a, b))
+    return replace_rows(P, rows, clip_by_lines(sub, a_all, b_all))
 
 
 def clip_by_lines(P: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -145,7 +145,7 @@ def clip_by_lines(P: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
     for r in range(int(count.max(initial=0))):
         active = count > r
         e = order[active, r]
-        P = _replace(P, active, clip_polygons(P[active], A[rows[active], e][:, None], B[rows[active], e][:, None]))
+        P = replace_rows(P, active, clip_polygons(P[active], A[rows[active], e][:, None], B[rows[active], e][:, None]))
     return P
 
 
@@ -158,7 +158,7 @@ def inscribed_circle(domain: np.ndarray):
     return centre, float(dist.min())
 
 
-def _replace(P: np.ndarray, rows: np.ndarray, C: np.ndarray) -> np.ndarray:
+def replace_rows(P: np.ndarray, rows: np.ndarray, C: np.ndarray) -> np.ndarray:
     """P with the polygons ``rows`` replaced by C, both padded to the wider."""
     width = max(P.shape[1], C.shape[1])
     out = pad_polygons(P, width)

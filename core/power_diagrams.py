@@ -47,7 +47,7 @@ from scipy.spatial import ConvexHull, QhullError
 from . import checks
 from .disk_clipping import outlines, polygons_in_disks, segments_in_disks
 from .polygons import (PixelDensity, as_array, clip_polygons, clip_segments, clip_to_convex, convex_domain,
-                       polygon_area, shoelace)
+                       polygon_area, replace_rows, shoelace)
 
 #: Dummy sites on the far circle.
 N_DUMMIES = 8
@@ -229,12 +229,17 @@ def _torus_cells(x: np.ndarray, w: np.ndarray, domain: np.ndarray, band: float):
 
 
 def _clip_to_boxes(P: np.ndarray, x: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Padded polygons P (N, M, 2) clipped to the squares [x_i - r_i, x_i + r_i]^2 (a little wider)."""
-    h = 1.001 * r[:, None] + 1e-12
+    """Padded polygons P (N, M, 2) clipped to the squares [x_i - r_i, x_i + r_i]^2 (a little wider); only
+    the polygons reaching out of their square are touched."""
+    h = 1.001 * r + 1e-12
+    rows = np.nonzero((np.abs(P - x[:, None]) > h[:, None, None]).any((1, 2)))[0]
+    if len(rows) == 0:
+        return P
+    C, c, hr = P[rows], x[rows], h[rows, None]
     for corner, direction in (((-1, -1), (1, 0)), ((1, -1), (0, 1)), ((1, 1), (-1, 0)), ((-1, 1), (0, -1))):
-        a = x + h * np.array(corner)
-        P = clip_polygons(P, a[:, None], (a + np.array(direction))[:, None])
-    return P
+        a = c + hr * np.array(corner)
+        C = clip_polygons(C, a[:, None], (a + np.array(direction))[:, None])
+    return replace_rows(P, rows, C)
 
 
 def _is_rectangle(domain: np.ndarray) -> bool:

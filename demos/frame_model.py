@@ -44,7 +44,12 @@ class FrameModel(param.Parameterized):
                 generation, stale = self.generation, self._stale
                 self._stale = False
             if stale:
-                self._rebuild()
+                try:
+                    self._rebuild()
+                except Exception:
+                    with self._lock:
+                        self._stale = True  # retried (and refused again, with its message) on the next step
+                    raise
             return self._next_frame(generation)
 
     def _rebuild(self) -> None:

@@ -1,0 +1,1 @@
+"""The 3D shapes demo: ``ShapesModel`` (headless). Its browser view is being built (issue 10)."""

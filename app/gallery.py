@@ -45,6 +45,9 @@ DEMOS: List[Demo] = [
     Demo("swarms", "Incompressible swarms", "Particles that each own a fixed volume: run-and-tumble, active "
          "Brownian, falling hard and soft spheres, a crowd leaving a room, cell sorting.", "swarms.png",
          "otlab.demos.swarms.view:SwarmsDemo"),
+    Demo("shapes3d", "Shapes in 3D", "Optimal transport between two surfaces: the Brenier map and the "
+         "displacement interpolation, in a 3D view you turn while it plays; upload your own mesh.",
+         "shapes3d.png", "otlab.demos.shapes3d.view:Shapes3DDemo"),
 ]
 
 CARD_CSS = """

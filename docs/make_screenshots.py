@@ -1,6 +1,6 @@
 """Screenshots of the app for docs/ and the gallery thumbnails in assets/ (headless Chromium).
 
-Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [power_diagrams] [swarms] [gallery]   (default: all; serves the
+Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [power_diagrams] [swarms] [shapes3d] [gallery]   (default: all; serves the
 app on a free port, needs /usr/bin/chromium)
 """
 from __future__ import annotations
@@ -146,6 +146,18 @@ def animated_gif(page, selector, path, frames, every):
     shots[0].save(path, save_all=True, append_images=shots[1:], duration=int(every * 1000), loop=0, optimize=True)
 
 
+def shapes3d(page, url):
+    """The bunny on its way to the torus at 1280 (the thumbnail from the WebGL canvas) and 1920, and a GIF."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "shapes3d", ".otlab-readout-text", 6.0)
+    page.screenshot(path=str(DOCS / "shapes3d-1280.png"))
+    thumbnail(page, "canvas.otlab-webgl", "shapes3d.png")
+    animated_gif(page, "canvas.otlab-webgl", DOCS / "shapes3d.gif", frames=40, every=0.12)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    time.sleep(1.0)
+    page.screenshot(path=str(DOCS / "shapes3d-1920.png"))
+
+
 def gallery(page, url):
     page.set_viewport_size({"width": 1280, "height": 720})
     visit(page, url, ".otlab-card img", 1.0)
@@ -153,7 +165,7 @@ def gallery(page, url):
 
 
 SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters,
-             power_diagrams=power_diagrams, swarms=swarms, gallery=gallery)
+             power_diagrams=power_diagrams, swarms=swarms, shapes3d=shapes3d, gallery=gallery)
 
 
 def main(names):

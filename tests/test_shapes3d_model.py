@@ -17,7 +17,7 @@ def test_the_map_lands_on_the_target_and_the_interpolation_plays():
     assert np.median(near) < 0.05 and np.median(spread) > 0.1  # onto the torus, from far off it
     ts = [model.step().t for _ in range(60)]
     assert max(ts) == pytest.approx(1.0, abs=1e-3) and min(ts[30:]) < 0.05  # there and back (60 frames)
-    assert frame.potential.shape == (1500,) and frame.arrows.shape == (300,)
+    assert frame.potential.shape == (1500,) and frame.arrows.shape == (150,)
 
 
 def test_same_shape_barely_moves():

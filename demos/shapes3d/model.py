@@ -28,7 +28,7 @@ from otlab.demos.meshes import SHAPES, Mesh, normalise, sample_surface
 
 UPLOAD = "upload"
 #: arrows drawn for the map (a subset of the source points)
-ARROWS = 300
+ARROWS = 150
 
 
 @dataclass

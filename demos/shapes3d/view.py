@@ -1,0 +1,111 @@
+"""Panel view of the 3D shapes demo (``panel serve demos/shapes3d/view.py`` serves it alone).
+
+Left: the surfaces, uploads and sliders; middle: the WebGL view (:class:`otlab.app.point_cloud.PointCloud3D`:
+drag to turn, wheel to zoom) with the target in grey, the source moving along the displacement
+interpolation coloured by the dual potential F, and map arrows; right: the lesson.
+"""
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+
+from otlab.app.demo_view import DemoView
+from otlab.app.point_cloud import PointCloud3D, rgb
+from otlab.app.readout import readout_html
+from otlab.demos.meshes import EXTENSIONS, SHAPES, MeshError, parse_mesh
+from otlab.demos.shapes3d.model import UPLOAD, ShapesFrame, ShapesModel
+
+URL_PARAMS = ("source", "target", "n", "blur", "speed", "seed")
+SIDE = 560
+TARGET_GREY = 205
+
+LESSON = r"""
+### Optimal transport between two surfaces
+
+N points $$x_i$$ sampled on the source surface and M points $$y_j$$ on the target (grey). The debiased
+Sinkhorn divergence at temperature $$\varepsilon = \sigma^2$$ gives a dual potential F on the source, and the
+**Brenier map**
+
+$$T(x) = x - \nabla F(x),$$
+
+where each point goes (the arrows). The colour is F. The animation plays the **displacement
+interpolation** (McCann)
+
+$$x_i(t) = (1 - t) \ x_i + t \ T(x_i), \qquad 0 \le t \le 1,$$
+
+the geodesic between the two shapes for the Wasserstein distance: every point moves on a straight line at
+constant speed, and no two paths cross. Drag to turn the view, scroll to zoom; upload your own mesh
+(.obj, .stl, .ply, .vtk) as source or target.
+"""
+
+
+class Shapes3DDemo(DemoView):
+    """The 3D shapes demo; works served and in Jupyter."""
+
+    model = param.ClassSelector(class_=ShapesModel)
+
+    def __init__(self, model: ShapesModel = None, **params):
+        super().__init__(model if model is not None else ShapesModel(), self._draw, **params)
+        m = self.model
+        self.cloud = PointCloud3D(width=SIDE, height=SIDE - 60, css_classes=["otlab-3d"])
+        self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], width=SIDE, min_height=70)
+        self._shown_generation = None
+        choices = list(SHAPES) + [UPLOAD]
+        self.bind_widgets({
+            "source": pn.widgets.Select(name="source", options=choices, value=m.source, width=260),
+            "target": pn.widgets.Select(name="target", options=choices, value=m.target, width=260),
+            "n": pn.widgets.IntSlider(name="points on each surface", start=500, end=20000, step=500, value=m.n,
+                                      width=260),
+            "blur": pn.widgets.FloatSlider(name="blur σ", start=0.01, end=0.2, step=0.005, value=m.blur, width=260),
+            "speed": pn.widgets.FloatSlider(name="round trips per 10 s", start=0.0, end=5.0, step=0.25,
+                                            value=m.speed, width=260),
+        })
+        accept = ",".join(EXTENSIONS)
+        self.uploads = {which: pn.widgets.FileInput(accept=accept, width=260, css_classes=[f"otlab-upload-{which}"])
+                        for which in ("source", "target")}
+        for which, widget in self.uploads.items():
+            widget.param.watch(lambda e, which=which: self._upload(which, e.new), "value")
+        self.new_points = pn.widgets.Button(name="New samples", width=120, css_classes=["otlab-new-samples"])
+        self.new_points.on_click(lambda _: setattr(self.model, "seed", self.model.seed + 1))
+
+    def _upload(self, which: str, data: bytes):
+        if not data:
+            return
+        try:
+            mesh = parse_mesh(data, self.uploads[which].filename or "")
+        except MeshError as err:  # never crash the session: say why, keep the current shape
+            self.say(f"{which} upload refused: {err}")
+            return
+        self.say("")
+        self.model.set_upload(which, mesh)
+
+    def _draw(self, frame: ShapesFrame):
+        F = frame.potential
+        colours = rgb(F, float(np.percentile(F, 2)), float(np.percentile(F, 98)))
+        if self._shown_generation != frame.generation:  # a new problem: the fixed layer and the arrows, once
+            self._shown_generation = frame.generation
+            self.cloud.show_fixed(frame.target, np.full(frame.target.shape, TARGET_GREY, np.uint8))
+            k = frame.arrows
+            self.cloud.show_segments(frame.source[k], frame.mapped[k])
+        self.cloud.show(frame.points, colours)
+        self.readout.object = readout_html([
+            f"t = <b class='otlab-t'>{frame.t:.2f}</b> (frame <b class='otlab-step-number'>{frame.step}</b>) · "
+            f"{len(frame.source):,} → {len(frame.target):,} points",
+            f"S<sub>ε</sub> = <b class='otlab-value'>{frame.value:.5f}</b> · solved in {frame.seconds:.2f} s "
+            f"({frame.backend})"])
+
+    def __panel__(self):
+        self.start_session(URL_PARAMS)
+        w = self.widgets
+        settings = pn.Column(w["source"], pn.pane.Markdown("upload a source mesh", margin=(0, 10)),
+                             self.uploads["source"], w["target"], pn.pane.Markdown("upload a target mesh", margin=(0, 10)),
+                             self.uploads["target"], w["n"], w["blur"], w["speed"], self.new_points, width=280)
+        main = pn.Column(self.player, self.message, self.cloud, self.readout, width=SIDE + 20)
+        lesson = pn.pane.Markdown(LESSON, width=400, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
+        return pn.FlexBox(settings, main, lesson, flex_wrap="wrap")
+
+
+if __name__.startswith("bokeh"):  # panel serve demos/shapes3d/view.py
+    pn.extension("mathjax")
+    Shapes3DDemo().servable(title="otlab · 3D shapes")

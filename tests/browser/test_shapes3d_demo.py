@@ -1,0 +1,59 @@
+"""The 3D shapes demo in headless Chromium. WebGL runs on SwiftShader (Chromium's software renderer, used
+with our default flags: the page reports "ANGLE ... SwiftShader"). Plays, turns the camera, uploads."""
+import pytest
+
+from test_app import wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def open_shapes(page, url, query="?n=1500"):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(url + "shapes3d" + query)
+    page.wait_for_selector(".otlab-readout-text", timeout=90_000)
+
+
+def drawn(page):
+    return int(page.locator("canvas.otlab-webgl").get_attribute("data-drawn") or 0)
+
+
+def readout(page):
+    return page.locator(".otlab-readout-text").text_content()
+
+
+def test_plays_and_the_camera_turns(page, app_url):
+    open_shapes(page, app_url)
+    wait_until(lambda: drawn(page) > 5, timeout=60)
+    d0 = drawn(page)
+    wait_until(lambda: drawn(page) > d0 + 10, timeout=30)  # frames keep arriving and being drawn
+    assert "1,500 → 1,500 points" in readout(page)
+    page.locator(".otlab-play button").click()  # pause: only the camera changes the picture now
+    page.wait_for_timeout(500)
+    canvas = page.locator("canvas.otlab-webgl")
+    before = canvas.screenshot()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 + 30, steps=6)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+    assert canvas.screenshot() != before
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert page.console_errors == []
+
+
+def test_uploads(page, app_url, tmp_path):
+    open_shapes(page, app_url)
+    wait_until(lambda: drawn(page) > 2, timeout=60)
+    bad = tmp_path / "broken.ply"
+    bad.write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\n")
+    page.locator(".otlab-upload-target input[type=file]").set_input_files(str(bad))
+    page.locator(".otlab-message", has_text="target upload refused").wait_for(timeout=30_000)
+    page.locator(".otlab-message", has_text="end_header").wait_for(timeout=5_000)  # it says why
+    good = tmp_path / "tetra.obj"
+    good.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
+    page.locator(".otlab-upload-target input[type=file]").set_input_files(str(good))
+    wait_until(lambda: page.locator(".otlab-w-target select").input_value() == "upload", timeout=30)
+    d0 = drawn(page)
+    wait_until(lambda: drawn(page) > d0 + 5, timeout=60)
+    assert page.console_errors == []

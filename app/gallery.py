@@ -48,6 +48,9 @@ DEMOS: List[Demo] = [
     Demo("shapes3d", "Shapes in 3D", "Optimal transport between two surfaces: the Brenier map and the "
          "displacement interpolation, in a 3D view you turn while it plays; upload your own mesh.",
          "shapes3d.png", "otlab.demos.shapes3d.view:Shapes3DDemo"),
+    Demo("swarms3d", "Swarms in 3D", "Incompressible particles in a ball or a box, each owning a cell of voxels "
+         "of fixed volume: tumbling, jostling, hard and soft ones falling.", "swarms3d.png",
+         "otlab.demos.swarms3d.view:Swarms3DDemo"),
 ]
 
 CARD_CSS = """

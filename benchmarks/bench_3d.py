@@ -1,6 +1,7 @@
 """The 3D shapes demo in headless Chromium (WebGL on SwiftShader): frames per second and bytes per frame.
 
-For each size (the default 5,000 points per surface, and 100,000): a fresh server, the page at 1280×720,
+For each size (the default 5,000 points per surface, and 100,000), and the 3D swarm's run-and-tumble and
+gravity presets: a fresh server, the page at 1280×720,
 then, over ``--seconds`` each, (1) while playing: new frames from the server per second (the frame counter)
 and pictures drawn per second (the canvas's ``data-drawn``), with the websocket bytes received per new
 frame; (2) while the camera turns (the mouse drags in circles) and the animation plays: pictures drawn per
@@ -22,11 +23,11 @@ FRAME_NUMBER = "() => Number(window.deepQuery('.otlab-frame').textContent)"
 DRAWN = "() => Number(window.deepQuery('canvas.otlab-webgl').dataset.drawn || 0)"
 
 
-def measure(n: int, seconds: float):
+def measure(address: str, seconds: float):
     with projector_page() as (url, page):
         received = []
         page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
-        page.goto(url + f"shapes3d?n={n}")
+        page.goto(url + address)
         page.wait_for_selector(".otlab-readout-text", timeout=600_000)
         page.evaluate(DEEP_QUERY)
         time.sleep(3.0)
@@ -55,11 +56,14 @@ def main():
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--write", default=None)
     args = parser.parse_args()
-    lines = ["| points per surface | new frames/s while playing | pictures drawn/s | pictures/s while the camera turns "
+    lines = ["| demo | new frames/s while playing | pictures drawn/s | pictures/s while the camera turns "
              "| bytes received per frame |", "|---|---|---|---|---|"]
-    for n in args.sizes:
-        (frames, drawn, size), turning = measure(n, args.seconds)
-        lines.append(f"| {n:,} | **{frames:.1f}** | {drawn:.1f} | **{turning:.1f}** | {size / 1e3:,.0f} kB |")
+    cases = [(f"shapes, {n:,} points per surface", f"shapes3d?n={n}") for n in args.sizes]
+    cases += [(f"swarm, {preset}, 60 particles on 24³ voxels", f"swarms3d?preset={query}")
+              for preset, query in (("run and tumble", "run+and+tumble"), ("gravity (p = 6 and 1)", "gravity"))]
+    for label, address in cases:
+        (frames, drawn, size), turning = measure(address, args.seconds)
+        lines.append(f"| {label} | **{frames:.1f}** | {drawn:.1f} | **{turning:.1f}** | {size / 1e3:,.0f} kB |")
         print(lines[-1], flush=True)
     if args.write:
         from bench_sinkhorn import replace_block

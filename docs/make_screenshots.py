@@ -1,6 +1,6 @@
 """Screenshots of the app for docs/ and the gallery thumbnails in assets/ (headless Chromium).
 
-Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [power_diagrams] [swarms] [shapes3d] [gallery]   (default: all; serves the
+Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [power_diagrams] [swarms] [shapes3d] [swarms3d] [gallery]   (default: all; serves the
 app on a free port, needs /usr/bin/chromium)
 """
 from __future__ import annotations
@@ -158,6 +158,14 @@ def shapes3d(page, url):
     page.screenshot(path=str(DOCS / "shapes3d-1920.png"))
 
 
+def swarms3d(page, url):
+    """Hard and soft particles falling in a box of voxels at 1280 (the thumbnail from the canvas)."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "swarms3d?preset=gravity", ".otlab-readout-text", 20.0)
+    page.screenshot(path=str(DOCS / "swarms3d-1280.png"))
+    thumbnail(page, "canvas.otlab-webgl", "swarms3d.png")
+
+
 def gallery(page, url):
     page.set_viewport_size({"width": 1280, "height": 720})
     visit(page, url, ".otlab-card img", 1.0)
@@ -165,7 +173,8 @@ def gallery(page, url):
 
 
 SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters,
-             power_diagrams=power_diagrams, swarms=swarms, shapes3d=shapes3d, gallery=gallery)
+             power_diagrams=power_diagrams, swarms=swarms, shapes3d=shapes3d, swarms3d=swarms3d,
+             gallery=gallery)
 
 
 def main(names):

@@ -80,10 +80,12 @@ class SwarmsModel(FrameModel):
 
     #: applied to the running swarm (no restart)
     _kept_on_change = ("speed", "tumble_rate", "gravity", "tension", "void_tension", "dt")
+    #: the presets, the room's dimension and the grid path's pixels per unit length (3D: a subclass)
+    _presets, _dim, _grid = PRESETS, 2, GRID
 
     def __init__(self, **params):
         preset = params.get("preset", self.param.preset.default)
-        super().__init__(**{**_preset_values(preset, exclude=params), **params})
+        super().__init__(**{**self._preset_values(preset, exclude=params), **params})
         self.param.watch(self._on_change, [p for p in self.param if p != "name"])
 
     def _on_change(self, *events):
@@ -91,7 +93,7 @@ class SwarmsModel(FrameModel):
         live parameters retune the running swarm."""
         changed = {e.name: e.new for e in events}
         if "preset" in changed:
-            self.param.update(**_preset_values(changed["preset"], exclude=changed))
+            self.param.update(**self._preset_values(changed["preset"], exclude=changed))
         if set(changed) & set(self._kept_on_change):
             with self._step_lock:
                 if not self._stale:
@@ -102,11 +104,15 @@ class SwarmsModel(FrameModel):
         swarm.tumble_rate = swarm.rotation = self.tumble_rate
         swarm.tensions = [1.0, 1.0, self.tension, self.void_tension, self.void_tension]
 
+    def _preset_values(self, preset: str, exclude=()) -> dict:
+        """The parameter values of ``preset``, less those named in ``exclude``."""
+        return {k: v for k, v in self._presets[preset].items() if k != "motion" and k not in exclude}
+
     def _rebuild(self):
-        motion = PRESETS[self.preset]["motion"]
+        motion = self._presets[self.preset]["motion"]
         fill = min(self.fill, 0.95) if motion in ("gravity", "evacuation") else self.fill
-        self._swarm = Swarm(self.n, motion, fill=fill, power=(self.power, self.power_b), correction=self.correction,
-                            grid=GRID, seed=self.seed)
+        self._swarm = Swarm(self.n, motion, dim=self._dim, fill=fill, power=(self.power, self.power_b),
+                            correction=self.correction, grid=self._grid, seed=self.seed)
         self._tune(self._swarm)
         self._seconds = 0.0
 
@@ -132,11 +138,6 @@ class SwarmsModel(FrameModel):
             frame.labels = state.cells.labels.numpy() if len(x) else np.full(s.shape, -1)
             frame.walls = None if s.mask.all() else ~s.mask
         return frame
-
-
-def _preset_values(preset: str, exclude=()) -> dict:
-    """The parameter values of ``preset``, less those named in ``exclude``."""
-    return {k: v for k, v in PRESETS[preset].items() if k != "motion" and k not in exclude}
 
 
 def _with_images(polygons: List[np.ndarray]):

@@ -1,4 +1,4 @@
-"""The 3D shapes demo in headless Chromium. WebGL runs on SwiftShader (Chromium's software renderer, used
+"""The 3D demos (shapes, swarms) in headless Chromium. WebGL runs on SwiftShader (Chromium's software renderer, used
 with our default flags: the page reports "ANGLE ... SwiftShader"). Plays, turns the camera, uploads."""
 import pytest
 
@@ -56,4 +56,18 @@ def test_uploads(page, app_url, tmp_path):
     wait_until(lambda: page.locator(".otlab-w-target select").input_value() == "upload", timeout=30)
     d0 = drawn(page)
     wait_until(lambda: drawn(page) > d0 + 5, timeout=60)
+    assert page.console_errors == []
+
+
+def test_swarms_in_3d_play(page, app_url):
+    """The 3D swarm steps (its time goes on) and draws new pictures, on a projector, without errors."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(app_url + "swarms3d?n=24")
+    page.wait_for_selector(".otlab-readout-text", timeout=90_000)
+    time_of = lambda: float(page.locator(".otlab-time").text_content())  # noqa: E731
+    wait_until(lambda: time_of() > 0.02, timeout=60)
+    d0, t0 = drawn(page), time_of()
+    wait_until(lambda: time_of() > t0 + 0.05 and drawn(page) > d0 + 3, timeout=60)
+    assert "24 particles on 24³ voxels" in readout(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert page.console_errors == []

@@ -1,0 +1,95 @@
+"""Panel view of the 3D swarms demo (``panel serve demos/swarms3d/view.py`` serves it alone): the cells'
+boundary voxels as points coloured by species (or by cell), the particles dark, in the WebGL view of
+:mod:`otlab.app.point_cloud` (drag to turn, scroll to zoom)."""
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+
+from otlab.app.demo_view import DemoView
+from otlab.app.point_cloud import PointCloud3D
+from otlab.app.readout import readout_html
+from otlab.demos.swarms3d.model import PRESETS_3D, Swarm3DFrame, Swarms3DModel
+
+URL_PARAMS = ("preset", "n", "fill", "power", "power_b", "speed", "tumble_rate", "gravity", "dt", "seed")
+SIDE = 520
+SPECIES_RGB = np.array([[230, 159, 0], [86, 180, 233]], np.uint8)  # Okabe–Ito orange, sky blue
+CELL_RGB = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+                     [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]], np.uint8)
+CUBE_EDGES = np.array([[a, b] for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1])
+
+LESSON = r"""
+### Incompressible swarms in 3D
+
+The same rules as in the plane: each particle owns the Laguerre cell
+$$\lbrace y : c_i(y) - w_i \le c_j(y) - w_j, \ c_i(y) - w_i \le 0 \rbrace$$ of the cost
+$$c_i(y) = \frac{R}{p_i} (|y - x_i|/R)^{p_i}$$, here on a grid of voxels; every step moves the particles,
+re-solves the weights so that **every cell keeps its volume** (Newton on soft voxel counts), and pulls
+each particle towards its cell's centroid. Drawn: the voxels on the boundary of each cell, so you see the
+cells squeeze against each other and the walls. Hard particles (p ≫ 2) stay round, soft ones (p < 2) fill
+the gaps. Drag to turn the view, scroll to zoom.
+"""
+
+
+class Swarms3DDemo(DemoView):
+    """The 3D swarms demo; works served and in Jupyter."""
+
+    model = param.ClassSelector(class_=Swarms3DModel)
+
+    def __init__(self, model: Swarms3DModel = None, **params):
+        super().__init__(model if model is not None else Swarms3DModel(), self._draw, **params)
+        m = self.model
+        self.cloud = PointCloud3D(width=SIDE, height=SIDE - 40, point_size=4, distance=2.6,
+                                  css_classes=["otlab-3d"])
+        self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], width=SIDE, min_height=70)
+        self.colour = pn.widgets.RadioButtonGroup(name="colour", options=["species", "cell"], value="species")
+        self.colour.param.watch(lambda _: self.runner.request_frame(), "value")
+
+        def slider(**kw):
+            return pn.widgets.FloatSlider(width=260, **kw)
+
+        self.bind_widgets({
+            "preset": pn.widgets.Select(name="preset", options=list(PRESETS_3D), value=m.preset, width=260),
+            "n": pn.widgets.IntSlider(name="particles N", start=4, end=400, step=4, value=m.n, width=260),
+            "fill": slider(name="fill fraction", start=0.3, end=1.0, step=0.05, value=m.fill),
+            "power": slider(name="softness p (species A)", start=0.5, end=8.0, step=0.5, value=m.power),
+            "power_b": slider(name="softness p (species B)", start=0.5, end=8.0, step=0.5, value=m.power_b),
+            "speed": slider(name="speed", start=0.0, end=2.0, step=0.05, value=m.speed),
+            "tumble_rate": slider(name="tumble rate λ / rotation D_r", start=0.0, end=10.0, step=0.5,
+                                  value=m.tumble_rate),
+            "gravity": slider(name="gravity g", start=0.0, end=3.0, step=0.1, value=m.gravity),
+            "dt": slider(name="time step Δt", start=0.002, end=0.05, step=0.002, value=m.dt),
+        })
+        corners = np.array([[(k >> 2) & 1, (k >> 1) & 1, k & 1] for k in range(8)], np.float32) - 0.5
+        self.cloud.show_segments(corners[CUBE_EDGES[:, 0]], corners[CUBE_EDGES[:, 1]])
+
+    def _draw(self, frame: Swarm3DFrame):
+        if self.colour.value == "cell":
+            cell_rgb = CELL_RGB[frame.owner % len(CELL_RGB)]
+        else:
+            cell_rgb = SPECIES_RGB[frame.species[frame.owner]]
+        points = np.concatenate([frame.boundary, frame.positions]) - 0.5  # the box centred at the origin
+        colours = np.concatenate([cell_rgb, np.full((len(frame.positions), 3), 30, np.uint8)])
+        self.cloud.show(points, colours)
+        err = np.abs(frame.volumes / frame.volume - 1).max() if len(frame.volumes) else 0.0
+        self.readout.object = readout_html([
+            f"t = <b class='otlab-time'>{frame.time:.2f}</b> (step <b class='otlab-step-number'>{frame.step}</b>) · "
+            f"<b>{len(frame.positions)}</b> particles on {self.model._grid}³ voxels",
+            f"volumes within <b class='otlab-error'>{err:.1e}</b> of V = {frame.volume:.2e} · solver "
+            f"{1000 * frame.seconds:.0f} ms/step"])
+
+    def __panel__(self):
+        self.start_session(URL_PARAMS)
+        w = self.widgets
+        settings = pn.Column(w["preset"], w["n"], w["fill"], w["power"], w["power_b"], w["speed"], w["tumble_rate"],
+                             w["gravity"], w["dt"], pn.pane.Markdown("**Colour**", margin=(4, 10, 0, 10)), self.colour,
+                             width=280)
+        main = pn.Column(self.player, self.message, self.cloud, self.readout, width=SIDE + 20)
+        lesson = pn.pane.Markdown(LESSON, width=420, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
+        return pn.FlexBox(settings, main, lesson, flex_wrap="wrap")
+
+
+if __name__.startswith("bokeh"):  # panel serve demos/swarms3d/view.py
+    pn.extension("mathjax")
+    Swarms3DDemo().servable(title="otlab · 3D swarms")

@@ -68,10 +68,10 @@ def main():
     if args.write:
         from bench_sinkhorn import replace_block
         replace_block(args.write, "bench:3d", [
-            "### The 3D shapes demo in the browser", "",
+            "### The 3D demos in the browser", "",
             f"Measured {datetime.date.today()} with `benchmarks/bench_3d.py --seconds {args.seconds:g}` "
             f"({os.cpu_count()} CPU cores shared by the server and headless Chromium; WebGL on SwiftShader, "
-            "Chromium's software renderer; bunny → torus; targets ≥ 15 fps and ≤ 1 MB per frame at the "
+            "Chromium's software renderer; shapes: bunny → torus; targets ≥ 15 fps and ≤ 1 MB per frame at the "
             "defaults). A picture is drawn per new frame and per camera move; the camera turns in the browser.",
             "", *lines, "",
             "Panel's VTK pane, measured on the same machine before choosing: 5,000 moving points, "

@@ -28,7 +28,7 @@ from otlab.demos.images import density_from_upload
 from otlab.demos.snapshots import density_rgb
 
 #: parameters mirrored in the page URL
-URL_PARAMS = ("mode", "inputs", "volumes", "resolution", "blur", "debias", "n_points", "seed")
+URL_PARAMS = ("mode", "inputs", "volumes", "resolution", "volume_resolution", "blur", "debias", "n_points", "seed")
 #: side of the picker and of the two density plots (px)
 SIDE = 300
 CORNER_NAMES = "ABCD"
@@ -129,8 +129,7 @@ class BarycentersDemo(DemoView):
             for i, select in enumerate(self.corners):
                 select.options = options
                 select.visible = i < len(names)
-                if i < len(names):
-                    select.value = names[i]
+                select.value = names[i] if i < len(names) else options[0]  # a hidden corner: a valid value
             self.upload_corner.options = list(CORNER_NAMES[:len(names)])
         finally:
             self._syncing = False
@@ -144,9 +143,9 @@ class BarycentersDemo(DemoView):
         return "volumes" if self.model.mode == MODES[2] else "inputs"
 
     def _set_corner(self, i, name):
-        if self._syncing:
-            return
         names = list(self.model.names)
+        if self._syncing or i >= len(names):  # a hidden corner (Panel resets a value its options lost)
+            return
         names[i] = name
         self.set_parameter(self._names_param(), names)
 

@@ -105,3 +105,12 @@ def test_a_bad_upload_is_reported_not_raised(page, app_url, tmp_path):
     page.locator(".otlab-upload input[type=file]").set_input_files(str(good))
     wait_until(lambda: "upload: bar.png" in page.locator(".otlab-corner-C select").input_value(), timeout=30)
     wait_until(lambda: settled(page), timeout=90)
+
+
+def test_a_url_in_the_volumes_mode_opens(page, app_url):
+    """?mode=volumes (3D) used to fail the whole page (IndexError): a hidden fourth corner's menu lost its
+    value when the options changed to volumes, and its watcher wrote past the three names."""
+    open_barycenters(page, app_url, "?mode=volumes+%283D%29&volume_resolution=16")
+    page.locator(".otlab-settled").wait_for(timeout=120_000)
+    assert "16 × 16 × 16" in page.locator(".otlab-readout-text").text_content()
+    assert page.console_errors == []

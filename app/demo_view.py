@@ -17,6 +17,16 @@ from .controls import PlayerControls
 from .runner import AnimationRunner
 
 
+def lesson_pane(text: str, width: int = 480) -> pn.pane.Markdown:
+    """The lesson beside a demo: its Markdown (LaTeX rendered by MathJax) at a projector-readable size."""
+    return pn.pane.Markdown(text, width=width, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
+
+
+def demo_page(settings, main, lesson: str, lesson_width: int = 480) -> pn.FlexBox:
+    """Settings, the demo and its lesson side by side; on a 1280 px projector the lesson wraps below."""
+    return pn.FlexBox(settings, main, lesson_pane(lesson, lesson_width), flex_wrap="wrap")
+
+
 class DemoView(Viewer):
     """Base of the demo views: ``model`` has ``step()`` (a frame), ``restart()`` and ``generation``."""
 

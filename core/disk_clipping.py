@@ -70,13 +70,19 @@ def polygons_in_disks(P: np.ndarray, centres: np.ndarray, radii: np.ndarray):
     return _in_disks(P, centres, radii)
 
 
-def _in_disks(P: np.ndarray, centres: np.ndarray, radii: np.ndarray):
+def _edges_in_disks(P: np.ndarray, centres: np.ndarray, radii: np.ndarray):
+    """Each polygon's edges [a, b] relative to its centre (N, M, 2) each, its radius broadcast (N, M), and
+    the parameters (t0, t1) (N, M) of the edges' parts inside the disks."""
     n, m, _ = P.shape
     a = P - centres[:, None, :]
     b = np.roll(a, -1, axis=1)
     r = np.broadcast_to(radii[:, None], (n, m))
     t0, t1 = segments_in_disks(a.reshape(-1, 2), b.reshape(-1, 2), np.zeros((n * m, 2)), r.reshape(-1))
-    t0, t1 = t0.reshape(n, m), t1.reshape(n, m)
+    return a, b, r, t0.reshape(n, m), t1.reshape(n, m)
+
+
+def _in_disks(P: np.ndarray, centres: np.ndarray, radii: np.ndarray):
+    a, b, r, t0, t1 = _edges_in_disks(P, centres, radii)
     d = b - a
     inside = t1 > t0
     p = np.where(inside[..., None], a + t0[..., None] * d, b)  # a missed edge is one sector, a → b
@@ -94,17 +100,16 @@ def outlines(P: np.ndarray, centres: np.ndarray, radii: np.ndarray, arc_points: 
     """The boundaries of P ∩ disk (N, M·(2·arc_points + 2), 2), counter-clockwise, as padded polygons with
     repeated vertices (drop them before drawing): each edge's outside parts become ``arc_points`` points on
     the circle each (see the module docstring)."""
-    n, m, _ = P.shape
-    a = P - centres[:, None, :]
-    b = np.roll(a, -1, axis=1)
-    r = np.broadcast_to(radii[:, None], (n, m))
-    t0, t1 = segments_in_disks(a.reshape(-1, 2), b.reshape(-1, 2), np.zeros((n * m, 2)), r.reshape(-1))
-    t0, t1 = t0.reshape(n, m), t1.reshape(n, m)
+    n = len(P)
+    a, b, r, t0, t1 = _edges_in_disks(P, centres, radii)
     inside = (t1 > t0)[..., None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shrink = np.nan_to_num(np.minimum(1.0, r / np.linalg.norm(b, axis=-1)), nan=1.0)[..., None]
-    p = np.where(inside, a + t0[..., None] * (b - a), b * shrink)  # a missed edge: b brought onto the circle
-    q = np.where(inside, a + t1[..., None] * (b - a), b * shrink)
+
+    def onto_disk(u):  # points outside the circle brought onto it, radially
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return u * np.nan_to_num(np.minimum(1.0, r / np.linalg.norm(u, axis=-1)), nan=1.0)[..., None]
+
+    p = np.where(inside, a + t0[..., None] * (b - a), onto_disk(b))  # a missed edge: b brought onto the circle
+    q = np.where(inside, a + t1[..., None] * (b - a), onto_disk(b))
     s = np.linspace(0, 1, arc_points)
 
     def arc(u, v):  # points from direction u to direction v on the circle; no sweep: u, kept in the disk
@@ -112,9 +117,7 @@ def outlines(P: np.ndarray, centres: np.ndarray, radii: np.ndarray, arc_points: 
         sweep = np.arctan2(cross(u, v), (u * v).sum(-1))
         angle = start[..., None] + sweep[..., None] * s
         pts = r[..., None, None] * np.stack([np.cos(angle), np.sin(angle)], -1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            near = u * np.nan_to_num(np.minimum(1.0, r / np.linalg.norm(u, axis=-1)), nan=1.0)[..., None]
-        return np.where((np.abs(sweep) > 0)[..., None, None], pts, near[..., None, :])
+        return np.where((np.abs(sweep) > 0)[..., None, None], pts, onto_disk(u)[..., None, :])
 
     pieces = [arc(a, p), p[..., None, :], q[..., None, :], arc(q, b)]
     return np.concatenate(pieces, axis=2).reshape(n, -1, 2) + centres[:, None, :]

@@ -294,12 +294,16 @@ def _weights(weights, costs: _Costs) -> torch.Tensor:
     return per_site("weights", weights, costs.n_sites, costs.x.device)
 
 
+def ball_radius(volume, dim: int):
+    """The radius of the ball of ``volume`` (a number or a tensor) in dimension 2 or 3."""
+    return (volume / (math.pi if dim == 2 else 4 * math.pi / 3)) ** (1 / dim)
+
+
 def _cold_start(costs: _Costs, volumes: torch.Tensor) -> torch.Tensor:
     r"""Weights (N,) making each cell the ball of its target volume in its metric,
     :math:`w_i = s_i r_i^{p_i}` with :math:`\omega_D r_i^D / \sqrt{\det A_i} = V_i`."""
-    n, dim = costs.n_sites, costs.x.shape[1]
-    omega = math.pi if dim == 2 else 4 * math.pi / 3
-    r = (volumes * torch.linalg.det(costs.A[:n]).sqrt() / omega) ** (1 / dim)
+    n = costs.n_sites
+    r = ball_radius(volumes * torch.linalg.det(costs.A[:n]).sqrt(), costs.x.shape[1])
     return costs.s[:n] * r ** costs.p[:n]
 
 
@@ -319,9 +323,11 @@ def iterate_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=No
         return state[2].cpu().numpy(), state
 
     if fill < 1:  # the void's weight is appended, and fixed at 0
-        box = math.prod(hi - lo for lo, hi in grid.extent)
-        cold = _cold_start(costs, torch.as_tensor(nu * fill * box, device=device))
-        w = (cold if weights0 is None else _weights(weights0, costs)).cpu().numpy()
+        if weights0 is None:
+            box = math.prod(hi - lo for lo, hi in grid.extent)
+            w = _cold_start(costs, torch.as_tensor(nu * fill * box, device=device)).cpu().numpy()
+        else:
+            w = _weights(weights0, costs).cpu().numpy()
         w, nu = np.append(w, 0.0), np.append(nu * fill, 1 - fill)
     else:
         w = _weights(weights0, costs).cpu().numpy()

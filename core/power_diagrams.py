@@ -254,6 +254,7 @@ def evaluate(x: np.ndarray, w: np.ndarray, domain: np.ndarray, rho: PixelDensity
     """The :class:`PowerDiagram` of checked numpy inputs (see :func:`power_diagram`)."""
     n = len(x)
     centre = domain.mean(0)
+    radii = None if void is None else np.sqrt(np.maximum(w - void, 0.0))  # of the disks bounding the cells
     if periodic:
         band = PERIODIC_BAND * (domain.max(0) - domain.min(0)).min()
         X, origin, shift, tri, vert, nbr, P = _torus_cells(x, w, domain, band)
@@ -266,7 +267,7 @@ def evaluate(x: np.ndarray, w: np.ndarray, domain: np.ndarray, rho: PixelDensity
         tri, vert, nbr = _facets(x, w, centre, radius)
         P = _cells(tri, vert, n, x)
         if void is not None:  # the void's disks bound the cells: clip to their boxes before the domain
-            P = _clip_to_boxes(P, x, np.sqrt(np.maximum(w - void, 0.0)))
+            P = _clip_to_boxes(P, x, radii)
         P = clip_to_convex(P, domain)
     if domain_mass is None:
         domain_mass = float(rho.polygon_moments(domain[None])[0][0])
@@ -276,12 +277,11 @@ def evaluate(x: np.ndarray, w: np.ndarray, domain: np.ndarray, rho: PixelDensity
         i, j = ij[:, 0], origin[ij[:, 1]]
         keep = (ij[:, 0] < n) & ((i < j) | ((i == j) & (shift[ij[:, 1]] > 4)))
         ij, p, q, vectors = np.stack([i, j], 1)[keep], p[keep], q[keep], vectors[keep]
-    arcs, radii = None, None
+    arcs = None
     if void is None:
         area = np.maximum(shoelace(P, moments=False)[0], 0.0)
         mass, moments = rho.polygon_moments(P)
     else:
-        radii = np.sqrt(np.maximum(w - void, 0.0))
         area, moments, arcs = polygons_in_disks(P, x, radii)
         mass = area * (domain_mass / polygon_area(domain))
         t0, t1 = segments_in_disks(p, q, x[ij[:, 0]], radii[ij[:, 0]])

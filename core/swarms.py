@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from . import checks
-from .laguerre_grid import LaguerreGrid, solve_laguerre_grid
+from .laguerre_grid import LaguerreGrid, ball_radius, solve_laguerre_grid
 from .power_diagrams import PowerDiagram
 from .semidiscrete import as_fill, solve_semidiscrete
 from .sinkhorn import ConvergenceWarning
@@ -143,7 +143,7 @@ class Swarm:
         self.rng = np.random.default_rng(seed)
         self._set_domain()
         self.volume = self.fill * self.area / self.n0
-        self.radius = (self.volume / (math.pi if dim == 2 else 4 * math.pi / 3)) ** (1 / dim)
+        self.radius = ball_radius(self.volume, dim)
         self.surface = 2 * math.pi * self.radius if dim == 2 else 4 * math.pi * self.radius ** 2
         self.x = self._initial_positions()
         self.species = np.zeros(self.n0, dtype=np.int64)
@@ -189,10 +189,9 @@ class Swarm:
 
     @property
     def exit_width(self) -> float:
-        """The width of the evacuation's exit: ``EXIT`` particle diameters."""
-        vol = self.fill / self.n0
-        r = (vol / (math.pi if self.dim == 2 else 4 * math.pi / 3)) ** (1 / self.dim)
-        return 2 * EXIT * r
+        """The width of the evacuation's exit: ``EXIT`` diameters of a particle of volume fill / N (the room's
+        unit volume: the exit is cut before the room's free volume is known)."""
+        return 2 * EXIT * ball_radius(self.fill / self.n0, self.dim)
 
     def _inside(self, x: np.ndarray) -> np.ndarray:
         """Positions (N, D) moved back into the room (wrapped when periodic)."""
@@ -218,7 +217,7 @@ class Swarm:
             x = rng.uniform(0.05, 0.95, size=(n, d))
             x[:, -1] = rng.uniform(0.35, 0.95, size=n)
         elif self.motion == "surface_tension":  # a ball of cells in the middle
-            r = (self.fill * self.area / (math.pi if d == 2 else 4 * math.pi / 3)) ** (1 / d)
+            r = ball_radius(self.fill * self.area, d)
             u = _unit(rng.normal(size=(n, d)))
             x = 0.5 + 0.8 * r * u * rng.uniform(size=(n, 1)) ** (1 / d)
         elif self.motion == "evacuation":

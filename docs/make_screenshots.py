@@ -26,6 +26,17 @@ def thumbnail(page, selector, name):
     page.screenshot(path=str(ASSETS / name), clip=dict(x=x0, y=y0, width=x1 - x0, height=y1 - y0))
 
 
+def projector_shots(page, name, selector):
+    """docs/<name>-1280.png, the thumbnail assets/<name>.png of ``selector``, docs/<name>-1920.png (the page
+    widened to 1920×1080), then back to 1280×720."""
+    page.screenshot(path=str(DOCS / f"{name}-1280.png"))
+    thumbnail(page, selector, f"{name}.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    time.sleep(1.0)
+    page.screenshot(path=str(DOCS / f"{name}-1920.png"))
+    page.set_viewport_size({"width": 1280, "height": 720})
+
+
 def visit(page, address, selector, seconds):
     """Open ``address``, wait for ``selector`` (the demo's first frame), then let it animate ``seconds``."""
     page.goto(address)
@@ -105,12 +116,7 @@ def power_diagrams(page, url):
     after a drag, and the anisotropic mode."""
     page.set_viewport_size({"width": 1280, "height": 720})
     visit(page, url + "power_diagrams", ".otlab-converged", 0.5)
-    page.screenshot(path=str(DOCS / "power_diagrams-1280.png"))
-    thumbnail(page, ".otlab-cells", "power_diagrams.png")
-    page.set_viewport_size({"width": 1920, "height": 1080})
-    time.sleep(1.0)
-    page.screenshot(path=str(DOCS / "power_diagrams-1920.png"))
-    page.set_viewport_size({"width": 1280, "height": 720})
+    projector_shots(page, "power_diagrams", ".otlab-cells")
     visit(page, url + "power_diagrams?mode=anisotropic&targets=blob&colour=weight&aspect=4", ".otlab-converged", 0.5)
     page.screenshot(path=str(DOCS / "power_diagrams-anisotropic-1280.png"))
 
@@ -120,12 +126,7 @@ def swarms(page, url):
     path), and an animated GIF of run-and-tumble particles in a disk."""
     page.set_viewport_size({"width": 1280, "height": 720})
     visit(page, url + "swarms?preset=surface+tension", ".otlab-readout-text", 12.0)
-    page.screenshot(path=str(DOCS / "swarms-1280.png"))
-    thumbnail(page, ".otlab-swarm", "swarms.png")
-    page.set_viewport_size({"width": 1920, "height": 1080})
-    time.sleep(1.0)
-    page.screenshot(path=str(DOCS / "swarms-1920.png"))
-    page.set_viewport_size({"width": 1280, "height": 720})
+    projector_shots(page, "swarms", ".otlab-swarm")
     visit(page, url + "swarms?preset=gravity", ".otlab-readout-text", 25.0)
     page.screenshot(path=str(DOCS / "swarms-gravity-1280.png"))
     visit(page, url + "swarms?preset=run+and+tumble&n=150", ".otlab-readout-text", 2.0)
@@ -150,12 +151,8 @@ def shapes3d(page, url):
     """The bunny on its way to the torus at 1280 (the thumbnail from the WebGL canvas) and 1920, and a GIF."""
     page.set_viewport_size({"width": 1280, "height": 720})
     visit(page, url + "shapes3d", ".otlab-readout-text", 6.0)
-    page.screenshot(path=str(DOCS / "shapes3d-1280.png"))
-    thumbnail(page, "canvas.otlab-webgl", "shapes3d.png")
+    projector_shots(page, "shapes3d", "canvas.otlab-webgl")
     animated_gif(page, "canvas.otlab-webgl", DOCS / "shapes3d.gif", frames=40, every=0.12)
-    page.set_viewport_size({"width": 1920, "height": 1080})
-    time.sleep(1.0)
-    page.screenshot(path=str(DOCS / "shapes3d-1920.png"))
 
 
 def swarms3d(page, url):

@@ -18,7 +18,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper
 from bokeh.palettes import Category10
 from bokeh.plotting import figure
 
-from otlab.app.demo_view import DemoView
+from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.readout import readout_html
 from otlab.app.settings import default_device, grid_side
 from otlab.demos.barycenters.model import (MODES, UPLOAD_PREFIX, BarycenterFrame, BarycentersModel,
@@ -316,8 +316,7 @@ class BarycentersDemo(DemoView):
         main = pn.Column(self.player, self.message, plots,
                          pn.Row(self.readout, pn.Column(self.grid_button, self.grid_download)),
                          self.grid_image, width=3 * SIDE + 40)
-        lesson = pn.pane.Markdown(LESSON, width=480, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
-        return pn.FlexBox(settings, main, lesson, flex_wrap="wrap")
+        return demo_page(settings, main, LESSON)
 
 
 def _thumbnail(frame: BarycenterFrame, i: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from bokeh.models import ColumnDataSource
 from bokeh.palettes import Category10
 from bokeh.plotting import figure
 
-from otlab.app.demo_view import DemoView
+from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.readout import readout_html
 from otlab.app.settings import default_device
 from otlab.demos.flows.model import EXTENT, LOSSES, MAX_PANELS, PRESETS, FlowFrame, FlowsModel
@@ -170,11 +170,9 @@ class FlowsDemo(DemoView):
         w = self.widgets
         settings = pn.Column(w["preset"], pn.pane.HTML("<b>Losses</b> (1 to 4 panels)", margin=(6, 10, 0, 10)),
                              w["losses"], w["n"], w["lr"], w["blur"], w["reach"], w["precise"], w["seed"], self.export, width=300)
-        lesson = pn.pane.Markdown(LESSON, width=480, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
         main = pn.Column(self.player, self.message, self.plots, pn.Row(pn.pane.Bokeh(self.chart), self.readout),
                          width=PLOTS_WIDTH)
-        # on a 1280 px projector the lesson wraps below the plots; from ~1750 px it sits beside them
-        return pn.FlexBox(settings, main, lesson, flex_wrap="wrap")
+        return demo_page(settings, main, LESSON)  # the lesson sits beside the plots from ~1750 px
 
 
 def _readout_html(frame: FlowFrame) -> str:

@@ -14,7 +14,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper
 from bokeh.palettes import Category20, Viridis256
 from bokeh.plotting import figure
 
-from otlab.app.demo_view import DemoView
+from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.readout import readout_html
 from otlab.demos.cell_images import cell_image
 from otlab.demos.power_diagrams.model import COLOURS, MODES, TARGETS, PowerDiagramsModel, PowerFrame
@@ -195,8 +195,7 @@ class PowerDiagramsDemo(DemoView):
         main = pn.Column(self.player, self.message,
                          pn.Row(pn.pane.Bokeh(self.fig), pn.Column(pn.pane.Bokeh(self.curve), self.readout)),
                          width=SIDE + 400)
-        lesson = pn.pane.Markdown(LESSON, width=480, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
-        return pn.FlexBox(settings, main, lesson, flex_wrap="wrap")
+        return demo_page(settings, main, LESSON)
 
 
 def _readout_html(frame: PowerFrame) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import panel as pn
 import param
 
-from otlab.app.demo_view import DemoView
+from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.point_cloud import PointCloud3D, rgb
 from otlab.app.readout import readout_html
 from otlab.demos.meshes import EXTENSIONS, SHAPES, MeshError, parse_mesh
@@ -102,8 +102,7 @@ class Shapes3DDemo(DemoView):
                              self.uploads["source"], w["target"], pn.pane.Markdown("upload a target mesh", margin=(0, 10)),
                              self.uploads["target"], w["n"], w["blur"], w["speed"], self.new_points, width=280)
         main = pn.Column(self.player, self.message, self.cloud, self.readout, width=SIDE + 20)
-        lesson = pn.pane.Markdown(LESSON, width=400, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
-        return pn.FlexBox(settings, main, lesson, flex_wrap="wrap")
+        return demo_page(settings, main, LESSON, 400)
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/shapes3d/view.py

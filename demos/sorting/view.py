@@ -14,7 +14,7 @@ from bokeh.palettes import Category10, Viridis256
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
-from otlab.app.demo_view import DemoView
+from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.readout import readout_html
 from otlab.demos.shapes import PRESETS
 from otlab.demos.sorting.model import (LINE_SHAPES, SOLVERS, MatchingFrame, MatchingModel, SortingFrame,
@@ -157,8 +157,7 @@ class SortingLineView(DemoView):
                             "n_target": "line_m", "weighted": "line_weighted", "p": "line_p", "seed": "line_seed"})
         line, cdf, quant = (pn.pane.Bokeh(f) for f in self.figures)
         main = pn.Column(self.player, self.message, line, self.readout, pn.Row(cdf, quant), width=WIDTH)
-        lesson = pn.pane.Markdown(LESSON_1D, width=480, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
-        return pn.FlexBox(self.settings(), main, lesson, flex_wrap="wrap")
+        return demo_page(self.settings(), main, LESSON_1D)
 
 
 class MatchingView(DemoView):
@@ -251,8 +250,7 @@ class MatchingView(DemoView):
         figures = pn.Row(*(pn.pane.Bokeh(self.panels[name][0]) for name in SOLVERS))
         main = pn.Column(self.player, self.message, figures, pn.Row(pn.pane.Bokeh(self.chart), self.readout),
                          width=WIDTH)
-        lesson = pn.pane.Markdown(LESSON_2D, width=480, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
-        return pn.FlexBox(self.settings(), main, lesson, flex_wrap="wrap")
+        return demo_page(self.settings(), main, LESSON_2D)
 
 
 def _matching_readout(frame: MatchingFrame) -> str:

@@ -24,14 +24,15 @@ import param
 from otlab.core import Swarm
 from otlab.demos.frame_model import FrameModel
 
-_COMMON = dict(speed=0.3, tumble_rate=1.0, gravity=0.5, tension=16.0, void_tension=30.0, dt=0.01)
+#: the values every preset (2D and 3D) starts the live parameters at
+SHARED_DEFAULTS = dict(speed=0.3, tumble_rate=1.0, gravity=0.5, tension=16.0, void_tension=30.0, dt=0.01)
 #: every parameter of each preset: values that make its point within seconds
 PRESETS = {
-    "run and tumble": dict(_COMMON, motion="run_and_tumble", n=200, fill=0.85, power=2.0, power_b=2.0),
-    "active Brownian": dict(_COMMON, motion="active_brownian", n=200, fill=1.0, power=2.0, power_b=2.0),
-    "gravity": dict(_COMMON, motion="gravity", n=100, fill=0.55, power=6.0, power_b=1.0),
-    "evacuation": dict(_COMMON, motion="evacuation", n=80, fill=0.75, power=1.0, power_b=1.0),
-    "surface tension": dict(_COMMON, motion="surface_tension", n=200, fill=0.6, power=2.0, power_b=2.0),
+    "run and tumble": dict(SHARED_DEFAULTS, motion="run_and_tumble", n=200, fill=0.85, power=2.0, power_b=2.0),
+    "active Brownian": dict(SHARED_DEFAULTS, motion="active_brownian", n=200, fill=1.0, power=2.0, power_b=2.0),
+    "gravity": dict(SHARED_DEFAULTS, motion="gravity", n=100, fill=0.55, power=6.0, power_b=1.0),
+    "evacuation": dict(SHARED_DEFAULTS, motion="evacuation", n=80, fill=0.75, power=1.0, power_b=1.0),
+    "surface tension": dict(SHARED_DEFAULTS, motion="surface_tension", n=200, fill=0.6, power=2.0, power_b=2.0),
 }
 CORRECTIONS = ["spring", "jump"]
 #: pixels per unit length of the grid path

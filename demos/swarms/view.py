@@ -13,10 +13,10 @@ from bokeh.models import ColumnDataSource, LinearColorMapper
 from bokeh.palettes import Category10
 from bokeh.plotting import figure
 
-from otlab.app.demo_view import DemoView
+from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.readout import readout_html
 from otlab.demos.cell_images import cell_image
-from otlab.demos.swarms.model import CORRECTIONS, PRESETS, SwarmFrame, SwarmsModel
+from otlab.demos.swarms.model import CORRECTIONS, SwarmFrame, SwarmsModel
 
 #: parameters mirrored in the page URL
 URL_PARAMS = ("preset", "n", "fill", "power", "power_b", "speed", "tumble_rate", "gravity", "tension",
@@ -64,23 +64,11 @@ class SwarmsDemo(DemoView):
                                                   css_classes=["otlab-colour"])
         self.colour.param.watch(lambda _: self.runner.request_frame(), "value")
         self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], width=SIDE, min_height=90)
-        def slider(**kw):
-            return pn.widgets.FloatSlider(width=260, **kw)
-
         self.bind_widgets({
-            "preset": pn.widgets.Select(name="preset", options=list(PRESETS), value=m.preset, width=260),
-            "n": pn.widgets.IntSlider(name="particles N", start=10, end=2000, step=10, value=m.n, width=260),
-            "fill": slider(name="fill fraction", start=0.3, end=1.0, step=0.05, value=m.fill),
-            "power": slider(name="softness p (species A)", start=0.5, end=8.0, step=0.5, value=m.power),
-            "power_b": slider(name="softness p (species B)", start=0.5, end=8.0, step=0.5, value=m.power_b),
-            "speed": slider(name="speed", start=0.0, end=2.0, step=0.05, value=m.speed),
-            "tumble_rate": slider(name="tumble rate λ / rotation D_r", start=0.0, end=10.0, step=0.5,
-                                  value=m.tumble_rate),
-            "gravity": slider(name="gravity g", start=0.0, end=3.0, step=0.1, value=m.gravity),
-            "tension": slider(name="tension γ_AB", start=0.0, end=40.0, step=1.0, value=m.tension),
-            "void_tension": slider(name="tension with the void γ_0", start=0.0, end=40.0, step=1.0,
-                                   value=m.void_tension),
-            "dt": slider(name="time step Δt", start=0.002, end=0.05, step=0.002, value=m.dt),
+            **swarm_widgets(m, n_step=10),
+            "tension": _slider(name="tension γ_AB", start=0.0, end=40.0, step=1.0, value=m.tension),
+            "void_tension": _slider(name="tension with the void γ_0", start=0.0, end=40.0, step=1.0,
+                                    value=m.void_tension),
             "correction": pn.widgets.RadioButtonGroup(name="correction", options=CORRECTIONS, value=m.correction),
         })
         self.new_swarm = pn.widgets.Button(name="New swarm", width=120, css_classes=["otlab-new-swarm"])
@@ -163,8 +151,29 @@ class SwarmsDemo(DemoView):
                              pn.pane.Markdown("**Colour**", margin=(4, 10, 0, 10)), self.colour, self.new_swarm,
                              width=280)
         self.main.objects = [self.player, self.message, pn.pane.Bokeh(self.fig), self.readout]
-        lesson = pn.pane.Markdown(LESSON, width=440, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
-        return pn.FlexBox(settings, self.main, lesson, flex_wrap="wrap")
+        return demo_page(settings, self.main, LESSON, 440)
+
+
+def _slider(**kw) -> pn.widgets.FloatSlider:
+    return pn.widgets.FloatSlider(width=260, **kw)
+
+
+def swarm_widgets(m: SwarmsModel, n_step: int) -> dict:
+    """The widgets of the parameters every swarm demo has (2D and 3D): the preset (from the model's
+    presets), N (the model's bounds, in steps of ``n_step``), fill, softness, speed, tumbling, gravity, Δt."""
+    lo, hi = m.param.n.bounds
+    return {
+        "preset": pn.widgets.Select(name="preset", options=list(m._presets), value=m.preset, width=260),
+        "n": pn.widgets.IntSlider(name="particles N", start=lo, end=hi, step=n_step, value=m.n, width=260),
+        "fill": _slider(name="fill fraction", start=0.3, end=1.0, step=0.05, value=m.fill),
+        "power": _slider(name="softness p (species A)", start=0.5, end=8.0, step=0.5, value=m.power),
+        "power_b": _slider(name="softness p (species B)", start=0.5, end=8.0, step=0.5, value=m.power_b),
+        "speed": _slider(name="speed", start=0.0, end=2.0, step=0.05, value=m.speed),
+        "tumble_rate": _slider(name="tumble rate λ / rotation D_r", start=0.0, end=10.0, step=0.5,
+                               value=m.tumble_rate),
+        "gravity": _slider(name="gravity g", start=0.0, end=3.0, step=0.1, value=m.gravity),
+        "dt": _slider(name="time step Δt", start=0.002, end=0.05, step=0.002, value=m.dt),
+    }
 
 
 def _joined(polygons, values, groups: int):

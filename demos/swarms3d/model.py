@@ -13,13 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import param
 
-from otlab.demos.swarms.model import CORRECTIONS, SwarmsModel
-
-_COMMON = dict(speed=0.3, tumble_rate=1.0, gravity=0.5, tension=16.0, void_tension=30.0, dt=0.01)
+from otlab.demos.swarms.model import SHARED_DEFAULTS, CORRECTIONS, SwarmsModel
 PRESETS_3D = {
-    "run and tumble": dict(_COMMON, motion="run_and_tumble", n=60, fill=0.8, power=2.0, power_b=2.0),
-    "active Brownian": dict(_COMMON, motion="active_brownian", n=60, fill=0.9, power=2.0, power_b=2.0),
-    "gravity": dict(_COMMON, motion="gravity", n=60, fill=0.5, power=6.0, power_b=1.0),
+    "run and tumble": dict(SHARED_DEFAULTS, motion="run_and_tumble", n=60, fill=0.8, power=2.0, power_b=2.0),
+    "active Brownian": dict(SHARED_DEFAULTS, motion="active_brownian", n=60, fill=0.9, power=2.0, power_b=2.0),
+    "gravity": dict(SHARED_DEFAULTS, motion="gravity", n=60, fill=0.5, power=6.0, power_b=1.0),
 }
 #: voxels per unit length
 GRID_3D = 24

@@ -7,10 +7,11 @@ import numpy as np
 import panel as pn
 import param
 
-from otlab.app.demo_view import DemoView
+from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.point_cloud import PointCloud3D
 from otlab.app.readout import readout_html
-from otlab.demos.swarms3d.model import PRESETS_3D, Swarm3DFrame, Swarms3DModel
+from otlab.demos.swarms.view import swarm_widgets
+from otlab.demos.swarms3d.model import Swarm3DFrame, Swarms3DModel
 
 URL_PARAMS = ("preset", "n", "fill", "power", "power_b", "speed", "tumble_rate", "gravity", "dt", "seed")
 SIDE = 520
@@ -45,22 +46,7 @@ class Swarms3DDemo(DemoView):
         self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], width=SIDE, min_height=70)
         self.colour = pn.widgets.RadioButtonGroup(name="colour", options=["species", "cell"], value="species")
         self.colour.param.watch(lambda _: self.runner.request_frame(), "value")
-
-        def slider(**kw):
-            return pn.widgets.FloatSlider(width=260, **kw)
-
-        self.bind_widgets({
-            "preset": pn.widgets.Select(name="preset", options=list(PRESETS_3D), value=m.preset, width=260),
-            "n": pn.widgets.IntSlider(name="particles N", start=4, end=400, step=4, value=m.n, width=260),
-            "fill": slider(name="fill fraction", start=0.3, end=1.0, step=0.05, value=m.fill),
-            "power": slider(name="softness p (species A)", start=0.5, end=8.0, step=0.5, value=m.power),
-            "power_b": slider(name="softness p (species B)", start=0.5, end=8.0, step=0.5, value=m.power_b),
-            "speed": slider(name="speed", start=0.0, end=2.0, step=0.05, value=m.speed),
-            "tumble_rate": slider(name="tumble rate λ / rotation D_r", start=0.0, end=10.0, step=0.5,
-                                  value=m.tumble_rate),
-            "gravity": slider(name="gravity g", start=0.0, end=3.0, step=0.1, value=m.gravity),
-            "dt": slider(name="time step Δt", start=0.002, end=0.05, step=0.002, value=m.dt),
-        })
+        self.bind_widgets(swarm_widgets(m, n_step=4))
         corners = np.array([[(k >> 2) & 1, (k >> 1) & 1, k & 1] for k in range(8)], np.float32) - 0.5
         self.cloud.show_segments(corners[CUBE_EDGES[:, 0]], corners[CUBE_EDGES[:, 1]])
 
@@ -86,8 +72,7 @@ class Swarms3DDemo(DemoView):
                              w["gravity"], w["dt"], pn.pane.Markdown("**Colour**", margin=(4, 10, 0, 10)), self.colour,
                              width=280)
         main = pn.Column(self.player, self.message, self.cloud, self.readout, width=SIDE + 20)
-        lesson = pn.pane.Markdown(LESSON, width=420, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
-        return pn.FlexBox(settings, main, lesson, flex_wrap="wrap")
+        return demo_page(settings, main, LESSON, 420)
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/swarms3d/view.py

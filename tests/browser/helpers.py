@@ -50,3 +50,15 @@ def served_app(timeout: float = 90.0):
 
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def open_on_projector(page, address: str, timeout: float = 60) -> None:
+    """Open ``address`` (a demo's URL with its query) at 1280×720 and wait for its readout (seconds)."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(address)
+    page.wait_for_selector(".otlab-readout-text", timeout=timeout * 1000)
+
+
+def readout(page) -> str:
+    """The text of the demo's readout box."""
+    return page.locator(".otlab-readout-text").text_content()

@@ -2,27 +2,18 @@
 with our default flags: the page reports "ANGLE ... SwiftShader"). Plays, turns the camera, uploads."""
 import pytest
 
+from helpers import open_on_projector, readout
 from test_app import wait_until
 
 pytestmark = pytest.mark.browser
-
-
-def open_shapes(page, url, query="?n=1500"):
-    page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(url + "shapes3d" + query)
-    page.wait_for_selector(".otlab-readout-text", timeout=90_000)
 
 
 def drawn(page):
     return int(page.locator("canvas.otlab-webgl").get_attribute("data-drawn") or 0)
 
 
-def readout(page):
-    return page.locator(".otlab-readout-text").text_content()
-
-
 def test_plays_and_the_camera_turns(page, app_url):
-    open_shapes(page, app_url)
+    open_on_projector(page, app_url + "shapes3d?n=1500", timeout=90)
     wait_until(lambda: drawn(page) > 5, timeout=60)
     d0 = drawn(page)
     wait_until(lambda: drawn(page) > d0 + 10, timeout=30)  # frames keep arriving and being drawn
@@ -43,7 +34,7 @@ def test_plays_and_the_camera_turns(page, app_url):
 
 
 def test_uploads(page, app_url, tmp_path):
-    open_shapes(page, app_url)
+    open_on_projector(page, app_url + "shapes3d?n=1500", timeout=90)
     wait_until(lambda: drawn(page) > 2, timeout=60)
     bad = tmp_path / "broken.ply"
     bad.write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\n")
@@ -61,9 +52,7 @@ def test_uploads(page, app_url, tmp_path):
 
 def test_swarms_in_3d_play(page, app_url):
     """The 3D swarm steps (its time goes on) and draws new pictures, on a projector, without errors."""
-    page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(app_url + "swarms3d?n=24")
-    page.wait_for_selector(".otlab-readout-text", timeout=90_000)
+    open_on_projector(page, app_url + "swarms3d?n=24", timeout=90)
     time_of = lambda: float(page.locator(".otlab-time").text_content())  # noqa: E731
     wait_until(lambda: time_of() > 0.02, timeout=60)
     d0, t0 = drawn(page), time_of()

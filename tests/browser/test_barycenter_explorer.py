@@ -4,19 +4,10 @@ import re
 
 import pytest
 
+from helpers import open_on_projector, readout
 from test_app import wait_until
 
 pytestmark = pytest.mark.browser
-
-
-def open_barycenters(page, url, query=""):
-    page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(url + "barycenters" + query)
-    page.wait_for_selector(".otlab-readout-text", timeout=60_000)
-
-
-def readout(page):
-    return page.locator(".otlab-readout-text").text_content()
 
 
 def weights(page):
@@ -36,7 +27,7 @@ def picker_point(page, x, y):
 
 
 def test_loads_fits_a_projector_and_settles(page, app_url):
-    open_barycenters(page, app_url)
+    open_on_projector(page, app_url + "barycenters")
     wait_until(lambda: settled(page), timeout=90)
     assert weights(page) == {"A": 0.33, "B": 0.33, "C": 0.33}
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
@@ -44,7 +35,7 @@ def test_loads_fits_a_projector_and_settles(page, app_url):
 
 
 def test_dragging_the_point_moves_the_weights_and_the_barycenter(page, app_url):
-    open_barycenters(page, app_url)
+    open_on_projector(page, app_url + "barycenters")
     wait_until(lambda: settled(page), timeout=90)
     bary = page.locator(".otlab-barycenter")
     before = bary.screenshot()
@@ -63,7 +54,7 @@ def test_dragging_the_point_moves_the_weights_and_the_barycenter(page, app_url):
 
 
 def test_tapping_a_corner_and_four_inputs(page, app_url):
-    open_barycenters(page, app_url, "?resolution=32")
+    open_on_projector(page, app_url + "barycenters?resolution=32")
     wait_until(lambda: settled(page), timeout=90)
     page.mouse.click(*picker_point(page, 0.5, 0.85))  # the apex: corner C
     wait_until(lambda: weights(page).get("C", 0) > 0.9, timeout=60)
@@ -76,14 +67,14 @@ def test_tapping_a_corner_and_four_inputs(page, app_url):
 
 
 def test_point_cloud_mode_runs_fixed_point_steps(page, app_url):
-    open_barycenters(page, app_url, "?mode=point+clouds&n_points=100")
+    open_on_projector(page, app_url + "barycenters?mode=point+clouds&n_points=100")
     wait_until(lambda: "fixed-point steps" in readout(page), timeout=90)
     wait_until(lambda: int(re.search(r"fixed-point steps (\d+)", readout(page)).group(1)) >= 3, timeout=90)
     assert page.console_errors == []
 
 
 def test_the_interpolation_grid_is_computed_and_offered(page, app_url):
-    open_barycenters(page, app_url, "?resolution=32&blur=0.05")
+    open_on_projector(page, app_url + "barycenters?resolution=32&blur=0.05")
     wait_until(lambda: settled(page), timeout=90)
     page.locator(".otlab-grid-button button").click()
     page.locator(".otlab-grid-image img").wait_for(timeout=180_000)
@@ -92,7 +83,7 @@ def test_the_interpolation_grid_is_computed_and_offered(page, app_url):
 
 
 def test_a_bad_upload_is_reported_not_raised(page, app_url, tmp_path):
-    open_barycenters(page, app_url, "?resolution=32")
+    open_on_projector(page, app_url + "barycenters?resolution=32")
     bad = tmp_path / "notes.png"
     bad.write_text("not an image")
     page.locator(".otlab-upload input[type=file]").set_input_files(str(bad))
@@ -110,7 +101,7 @@ def test_a_bad_upload_is_reported_not_raised(page, app_url, tmp_path):
 def test_a_url_in_the_volumes_mode_opens(page, app_url):
     """?mode=volumes (3D) used to fail the whole page (IndexError): a hidden fourth corner's menu lost its
     value when the options changed to volumes, and its watcher wrote past the three names."""
-    open_barycenters(page, app_url, "?mode=volumes+%283D%29&volume_resolution=16")
+    open_on_projector(page, app_url + "barycenters?mode=volumes+%283D%29&volume_resolution=16")
     page.locator(".otlab-settled").wait_for(timeout=120_000)
     assert "16 × 16 × 16" in page.locator(".otlab-readout-text").text_content()
     assert page.console_errors == []

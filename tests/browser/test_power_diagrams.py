@@ -3,19 +3,10 @@ restarts during the drag and the cells change), paint density, Lloyd steps, the 
 import numpy as np
 import pytest
 
+from helpers import open_on_projector, readout
 from test_app import wait_until
 
 pytestmark = pytest.mark.browser
-
-
-def open_power(page, url, query=""):
-    page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(url + "power_diagrams" + query)
-    page.wait_for_selector(".otlab-readout-text", timeout=60_000)
-
-
-def readout(page):
-    return page.locator(".otlab-readout-text").text_content()
 
 
 def converged(page):
@@ -34,7 +25,7 @@ def default_sites():
 
 
 def test_loads_fits_a_projector_and_converges(page, app_url):
-    open_power(page, app_url)
+    open_on_projector(page, app_url + "power_diagrams")
     wait_until(lambda: converged(page), timeout=60)
     assert "60 sites" in readout(page)
     assert float(page.locator(".otlab-error").text_content()) <= 1e-6
@@ -43,7 +34,7 @@ def test_loads_fits_a_projector_and_converges(page, app_url):
 
 
 def test_dragging_a_site_rebalances_the_cells(page, app_url):
-    open_power(page, app_url)
+    open_on_projector(page, app_url + "power_diagrams")
     wait_until(lambda: converged(page), timeout=60)
     cells = page.locator(".otlab-cells")
     before = cells.screenshot()
@@ -63,7 +54,7 @@ def test_dragging_a_site_rebalances_the_cells(page, app_url):
 
 
 def test_painting_density_makes_small_cells_there(page, app_url):
-    open_power(page, app_url)
+    open_on_projector(page, app_url + "power_diagrams")
     wait_until(lambda: converged(page), timeout=60)
     page.locator(".otlab-brush").get_by_text("paint density").click()
     page.mouse.move(*screen(page, 0.3, 0.3))
@@ -78,7 +69,7 @@ def test_painting_density_makes_small_cells_there(page, app_url):
 
 
 def test_lloyd_steps_then_converged(page, app_url):
-    open_power(page, app_url)
+    open_on_projector(page, app_url + "power_diagrams")
     wait_until(lambda: converged(page), timeout=60)
     page.locator(".otlab-lloyd").click()
     wait_until(lambda: "Lloyd steps left" in readout(page), timeout=30)
@@ -87,7 +78,7 @@ def test_lloyd_steps_then_converged(page, app_url):
 
 
 def test_anisotropic_mode(page, app_url):
-    open_power(page, app_url, "?mode=anisotropic&targets=blob&colour=weight")
+    open_on_projector(page, app_url + "power_diagrams?mode=anisotropic&targets=blob&colour=weight")
     wait_until(lambda: converged(page), timeout=120)
     assert float(page.locator(".otlab-error").text_content()) <= 1e-3
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280

@@ -1,19 +1,10 @@
 """The swarms demo in headless Chromium: a swarm plays on a projector, presets switch paths, live sliders."""
 import pytest
 
+from helpers import open_on_projector, readout
 from test_app import wait_until
 
 pytestmark = pytest.mark.browser
-
-
-def open_swarms(page, url, query=""):
-    page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(url + "swarms" + query)
-    page.wait_for_selector(".otlab-readout-text", timeout=60_000)
-
-
-def readout(page):
-    return page.locator(".otlab-readout-text").text_content()
 
 
 def swarm_time(page):
@@ -23,7 +14,7 @@ def swarm_time(page):
 def test_a_swarm_plays_on_a_projector(page, app_url):
     """The default swarm moves (time goes on, the picture changes), keeps its volumes to 1e-3, fits
     1280 px wide."""
-    open_swarms(page, app_url, "?n=120")
+    open_on_projector(page, app_url + "swarms?n=120")
     wait_until(lambda: swarm_time(page) > 0.1, timeout=60)
     room = page.locator(".otlab-swarm").first
     before = room.screenshot()
@@ -37,7 +28,7 @@ def test_a_swarm_plays_on_a_projector(page, app_url):
 
 
 def test_preset_switches_to_the_grid_path(page, app_url):
-    open_swarms(page, app_url, "?n=60")
+    open_on_projector(page, app_url + "swarms?n=60")
     page.locator(".otlab-w-preset select").select_option("gravity")
     wait_until(lambda: "cells on a pixel grid" in readout(page), timeout=90)
     wait_until(lambda: swarm_time(page) > 0.03, timeout=90)
@@ -46,7 +37,7 @@ def test_preset_switches_to_the_grid_path(page, app_url):
 
 
 def test_pause_step_and_reset(page, app_url):
-    open_swarms(page, app_url, "?n=60")
+    open_on_projector(page, app_url + "swarms?n=60")
     wait_until(lambda: swarm_time(page) > 0.05, timeout=60)
     page.locator(".otlab-play button").click()  # pause
     page.wait_for_timeout(500)

@@ -7,7 +7,7 @@ and pictures drawn per second (the canvas's ``data-drawn``), with the websocket 
 frame; (2) while the camera turns (the mouse drags in circles) and the animation plays: pictures drawn per
 second. Targets on this 2-core CPU: ≥ 15 fps at the defaults, ≤ 1 MB per frame at the defaults.
 
-Usage: python benchmarks/bench_3d.py [--sizes 5000 100000] [--seconds 8] [--write docs/benchmarks.md]
+Usage: python benchmarks/bench_3d.py [--sizes 5000 100000] [--seconds 8] [--only swarm] [--write docs/benchmarks.md]
 """
 from __future__ import annotations
 
@@ -54,14 +54,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 100000])
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--only", default="", help="run the rows whose label contains this text")
     parser.add_argument("--write", default=None)
     args = parser.parse_args()
     lines = ["| demo | new frames/s while playing | pictures drawn/s | pictures/s while the camera turns "
              "| bytes received per frame |", "|---|---|---|---|---|"]
     cases = [(f"shapes, {n:,} points per surface", f"shapes3d?n={n}") for n in args.sizes]
     cases += [(f"swarm, {preset}, 60 particles on 24³ voxels", f"swarms3d?preset={query}")
-              for preset, query in (("run and tumble", "run+and+tumble"), ("gravity (p = 6 and 1)", "gravity"))]
-    for label, address in cases:
+              for preset, query in (("run and tumble", "run+and+tumble"), ("active Brownian (torus)", "active+Brownian"),
+                                    ("gravity (p = 6 and 1)", "gravity"))]
+    for label, address in [case for case in cases if args.only in case[0]]:
         (frames, drawn, size), turning = measure(address, args.seconds)
         lines.append(f"| {label} | **{frames:.1f}** | {drawn:.1f} | **{turning:.1f}** | {size / 1e3:,.0f} kB |")
         print(lines[-1], flush=True)

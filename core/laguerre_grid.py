@@ -44,6 +44,9 @@ TOP_K = {2: 8, 3: 12}
 CHUNK_ENTRIES = 1 << 22
 #: Largest N² for which the Hessian is summed in a dense array (else a sparse one).
 DENSE_HESSIAN = 1 << 24
+#: The Hessian is one dense product SᵀS (P·N² operations) when N ≤ this many times the candidates per
+#: node k, else a sum over the k² candidate pairs (P·k² scattered additions, ~150 times slower each).
+DENSE_PER_CANDIDATE = 12
 #: Step halvings before a Newton step is given up.
 MAX_HALVINGS = 30
 
@@ -61,7 +64,6 @@ class LaguerreGrid:
     centroids: torch.Tensor
     temperature: float
     grid: Grid
-    hessian: Optional[scipy.sparse.csr_matrix] = None
 
 
 @dataclass
@@ -101,9 +103,9 @@ class _Costs:
         if isinstance(power, (int, float)) and not isinstance(power, bool):
             self.power = checks.positive_number("power", power)
             p = torch.full((n,), self.power, dtype=torch.float64, device=x.device)
-        else:
-            self.power = None  # one exponent per site
+        else:  # one exponent per site; ``power`` stays the common one when they are all equal
             p = per_site("power", power, n, x.device, positive=True, alternative="a number > 0 or ")
+            self.power = float(p[0]) if bool((p == p[0]).all()) else None
         self.p = p
         s = torch.ones(n, dtype=torch.float64, device=x.device) if scale is None else \
             per_site("scale", scale, n, x.device, positive=True)
@@ -131,32 +133,42 @@ class _Costs:
         if self.period is None:
             return d
         L = self.period.to(d.dtype) if L is None else L
-        return d - L * ((d > L / 2).to(d.dtype) - (d < -L / 2).to(d.dtype))
+        return d - L * torch.round(d / L)  # the nearest image (ties at ±L/2 stay: round half to even)
 
     def scores32(self, Y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """w_i - c_i(y) (P, N) in float32, to select candidates (power 2: one matrix product)."""
         if self.period is not None:
-            if self.isotropic:
-                Y32, x32 = Y.float(), self.x.float()
-                q = sum(self.wrap(Y32[:, a, None] - x32[None, :, a], float(L)).square()
-                        for a, L in enumerate(self.period))
+            if self.isotropic:  # per axis, a table over the few distinct node coordinates, then gathered
+                q = 0
+                for a, L in enumerate(self.period):
+                    values, at = torch.unique(Y[:, a], return_inverse=True)
+                    q = q + self.wrap(values[:, None] - self.x[None, :, a], float(L)).square().float()[at]
             else:
                 d = self.wrap(Y.float()[:, None, :] - self.x.float()[None])
                 q = torch.einsum("pna,nab,pnb->pn", d, self.A.float(), d)
-            return w.float() - self.s.float() * (q if self.power == 2 else q.pow((self.p / 2).float()))
+            return w.float() - self.s.float() * (q if self.power == 2 else q.pow(self.half_power32()))
         F = self.features(Y).float()
         if self.power == 2:
             coef = -self.s[:, None] * self.coef
             coef[:, -1] += w
             return F @ coef.float().T
         q = (F @ self.coef.float().T).clamp_min_(0)
-        return w.float() - self.s.float() * q.pow_((self.p / 2).float())
+        return w.float() - self.s.float() * q.pow_(self.half_power32())
+
+    def half_power32(self):
+        """p/2: one number when all sites share p (the void, of scale 0, takes any), else (N,) float32."""
+        return self.power / 2 if self.power is not None else (self.p / 2).float()
 
     def scores_at(self, Y: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """w_i - c_i(y) (P, k) in float64 for the sites idx (P, k) of each node."""
         d = self.wrap(Y[:, None, :] - self.x[idx])
-        q = torch.einsum("pka,pkab,pkb->pk", d, self.A[idx], d).clamp_min(0)
-        return w[idx] - self.s[idx] * (q if self.power == 2 else q.pow(self.p[idx] / 2))
+        if self.isotropic:
+            q = d.square().sum(-1)
+        else:
+            q = torch.einsum("pka,pkab,pkb->pk", d, self.A[idx], d).clamp_min(0)
+        if self.power == 2:
+            return w[idx] - self.s[idx] * q
+        return w[idx] - self.s[idx] * q.pow(self.power / 2 if self.power is not None else self.p[idx] / 2)
 
 
 def _grid(shape, extent) -> Grid:
@@ -180,10 +192,10 @@ def default_temperature(costs: _Costs, grid: Grid) -> float:
     return float(change.mean())
 
 
-def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian: bool,
-           rho: Optional[torch.Tensor] = None):
+def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, rho: Optional[torch.Tensor] = None):
     """At weights w: labels, soft volumes, soft masses (fractions of ρ, uniform when ``rho`` is None),
-    soft centroids of ρ and (optionally) the sparse Hessian of the masses."""
+    soft centroids of ρ, and the soft assignment per chunk of nodes — (candidates (P, k), ρ(y) π (P, k),
+    π (P, k)) — from which :func:`_hessian` builds the Hessian only when a Newton step needs it."""
     Y = grid.nodes(torch.float64, costs.x.device).reshape(-1, grid.dim)
     k = min(TOP_K[grid.dim], costs.n)
     cell = math.prod(hi - lo for lo, hi in grid.extent) / len(Y)
@@ -192,7 +204,7 @@ def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian:
     vol = torch.zeros(costs.n, dtype=torch.float64, device=Y.device)
     mass = torch.zeros_like(vol)
     mom = torch.zeros(costs.n, grid.dim, dtype=torch.float64, device=Y.device)
-    pairs, vals = [], []
+    soft = []
     step = max(1, CHUNK_ENTRIES // costs.n)
     for start in range(0, len(Y), step):
         y, ry = Y[start:start + step], r[start:start + step, None]
@@ -202,30 +214,42 @@ def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, with_hessian:
         pi = torch.softmax(score / tau, dim=1)
         flat = idx.reshape(-1)
         vol += torch.bincount(flat, pi.reshape(-1), minlength=costs.n)  # bincount: faster than index_add_
-        rpi = (ry * pi).reshape(-1)
-        mass += torch.bincount(flat, rpi, minlength=costs.n)
+        rpi = ry * pi
+        mass += torch.bincount(flat, rpi.reshape(-1), minlength=costs.n)
         disp = costs.wrap(y[:, None, :] - costs.x[idx]).reshape(-1, grid.dim)
         for a in range(grid.dim):
-            mom[:, a] += torch.bincount(flat, rpi * disp[:, a], minlength=costs.n)
-        if with_hessian:
-            pairs.append((idx[:, :, None] * costs.n + idx[:, None, :]).reshape(-1))
-            vals.append((ry[:, :, None] * pi[:, :, None] * pi[:, None, :]).reshape(-1))
+            mom[:, a] += torch.bincount(flat, rpi.reshape(-1) * disp[:, a], minlength=costs.n)
+        soft.append((idx, rpi, pi))
     centroids = costs.x + torch.where(mass[:, None] > 0, mom / mass.clamp_min(1e-300)[:, None], 0.0)
     if costs.period is not None:
         lo = torch.tensor([e[0] for e in grid.extent], dtype=torch.float64, device=Y.device)
         centroids = lo + torch.remainder(centroids - lo, costs.period)
-    H = None
-    if with_hessian:
-        n = costs.n
-        key, val = torch.cat(pairs), torch.cat(vals)
+    labels = torch.where(labels == costs.n_sites, -1, labels)  # the void
+    return labels.reshape(grid.shape), vol * cell, mass, centroids, soft
+
+
+def _hessian(soft, mass: torch.Tensor, tau: float) -> scipy.sparse.csr_matrix:
+    r"""The Jacobian of the soft masses, :math:`(\operatorname{diag}\mu - M)/\tau` with
+    :math:`M_{ij} = \sum_y \rho(y)\, \pi_i(y)\, \pi_j(y)`, from a sweep's ``soft`` chunks. Few sites
+    (N ≤ DENSE_PER_CANDIDATE · k): M = SᵀS with S (P, N) the dense ρπ-by-π rows (one matrix product);
+    else a sum over the k² candidate pairs of every node (bincount)."""
+    n = len(mass)
+    k = soft[0][0].shape[1]
+    if n <= DENSE_PER_CANDIDATE * k:
+        M = mass.new_zeros(n, n)
+        for idx, rpi, pi in soft:
+            M += idx.new_zeros(len(idx), n, dtype=mass.dtype).scatter_(1, idx, rpi).T @ \
+                idx.new_zeros(len(idx), n, dtype=mass.dtype).scatter_(1, idx, pi)
+        M = scipy.sparse.csr_matrix(M.cpu().numpy())
+    else:
+        key = torch.cat([(idx[:, :, None] * n + idx[:, None, :]).reshape(-1) for idx, _, _ in soft])
+        val = torch.cat([(rpi[:, :, None] * pi[:, None, :]).reshape(-1) for _, rpi, pi in soft])
         if n * n <= DENSE_HESSIAN:
             M = scipy.sparse.csr_matrix(torch.bincount(key, val, minlength=n * n).reshape(n, n).cpu().numpy())
         else:
             M = scipy.sparse.coo_matrix((val.cpu().numpy(), ((key // n).cpu().numpy(), (key % n).cpu().numpy())),
                                         shape=(n, n)).tocsr()
-        H = (scipy.sparse.diags(mass.cpu().numpy()) - M) / tau
-    labels = torch.where(labels == costs.n_sites, -1, labels)  # the void
-    return labels.reshape(grid.shape), vol * cell, mass, centroids, H
+    return (scipy.sparse.diags(mass.cpu().numpy()) - M) / tau
 
 
 def _density(density, grid: Grid, device) -> Optional[torch.Tensor]:
@@ -252,9 +276,9 @@ def _setup(sites, metrics, power, scale, shape, extent, fill, periodic, temperat
 
 def _cells_of(state, costs: _Costs, tau: float, grid: Grid) -> LaguerreGrid:
     """The sites' part of a sweep's state (the void dropped)."""
-    labels, vol, mass, cen, H = state
+    labels, vol, mass, cen, _ = state
     n = costs.n_sites
-    return LaguerreGrid(labels, vol[:n], mass[:n], cen[:n], tau, grid, H)
+    return LaguerreGrid(labels, vol[:n], mass[:n], cen[:n], tau, grid)
 
 
 def laguerre_grid(sites, weights=None, *, metrics=None, power=2, scale=None, shape=(256, 256), extent=None,
@@ -275,7 +299,7 @@ def laguerre_grid(sites, weights=None, *, metrics=None, power=2, scale=None, sha
     w = _weights(weights, costs)
     if costs.n > costs.n_sites:
         w = torch.cat([w, w.new_zeros(1)])
-    state = _sweep(costs, grid, w, tau, False, _density(density, grid, costs.x.device))
+    state = _sweep(costs, grid, w, tau, _density(density, grid, costs.x.device))
     return _cells_of(state, costs, tau, grid)
 
 
@@ -319,7 +343,7 @@ def iterate_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=No
     device, n = costs.x.device, costs.n_sites
 
     def masses_at(w):
-        state = _sweep(costs, grid, torch.as_tensor(w, device=device), tau, True, rho)
+        state = _sweep(costs, grid, torch.as_tensor(w, device=device), tau, rho)
         return state[2].cpu().numpy(), state
 
     if fill < 1:  # the void's weight is appended, and fixed at 0
@@ -331,7 +355,7 @@ def iterate_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=No
         w, nu = np.append(w, 0.0), np.append(nu * fill, 1 - fill)
     else:
         w = _weights(weights0, costs).cpu().numpy()
-    for s in damped_newton(masses_at, lambda state: state[4], w, masses_at(w), nu, tol=tol, max_iter=max_iter,
+    for s in damped_newton(masses_at, lambda state: _hessian(state[4], state[2], tau), w, masses_at(w), nu, tol=tol, max_iter=max_iter,
                            what="Laguerre cells on a grid", ridge=1e-12, halvings=MAX_HALVINGS):
         yield LaguerreGridResult(torch.as_tensor(s.weights[:n], device=device),
                                  _cells_of(s.payload, costs, tau, grid), s.step, s.error, bool(s.converged))

@@ -1,12 +1,14 @@
 """Laguerre cells of any cost on pixel and voxel grids: labels against the exact power diagram, soft
 volumes solved to tolerance in 2D and 3D, anisotropic cells elongated as prescribed, power costs,
 the soft Hessian against finite differences, and bad input."""
+import importlib
+
 import numpy as np
 import pytest
 import torch
 
 from otlab.core import laguerre_grid, power_diagram, solve_laguerre_grid
-from otlab.core.laguerre_grid import _Costs, _grid, _sweep
+from otlab.core.laguerre_grid import _Costs, _grid, _hessian, _sweep
 
 
 def pixel_centres(n):
@@ -124,20 +126,23 @@ def test_density_masses():
     assert 1.6 < np.median(v[left]) / np.median(v[right]) < 2.5
 
 
-def test_soft_hessian_matches_finite_differences():
+@pytest.mark.parametrize("dense", [True, False], ids=["dense product", "candidate pairs"])
+def test_soft_hessian_matches_finite_differences(dense, monkeypatch):
+    monkeypatch.setattr(importlib.import_module("otlab.core.laguerre_grid"), "DENSE_PER_CANDIDATE", 12 if dense else 0)
     x = np.random.default_rng(5).random((12, 2))
     grid = _grid((48, 48), None)
     costs = _Costs(x, None, 1.5, None, 2)
     w = torch.as_tensor(np.random.default_rng(6).normal(0, 1e-2, 12))
     rho = torch.as_tensor(np.random.default_rng(7).uniform(0.2, 1.0, (48, 48))).reshape(-1)
     rho = rho / rho.sum()
-    H = _sweep(costs, grid, w, 5e-3, True, rho)[4]
+    state = _sweep(costs, grid, w, 5e-3, rho)
+    H = _hessian(state[4], state[2], 5e-3)
     h = 1e-6
     fd = np.empty((12, 12))
     for j in range(12):
         e = torch.zeros(12, dtype=torch.float64)
         e[j] = h
-        fd[:, j] = ((_sweep(costs, grid, w + e, 5e-3, False, rho)[2] - _sweep(costs, grid, w - e, 5e-3, False, rho)[2])
+        fd[:, j] = ((_sweep(costs, grid, w + e, 5e-3, rho)[2] - _sweep(costs, grid, w - e, 5e-3, rho)[2])
                     / (2 * h)).numpy()
     assert np.abs(fd - H.toarray()).max() <= 1e-5 * np.abs(H.toarray()).max()
 

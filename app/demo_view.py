@@ -79,10 +79,16 @@ class DemoView(Viewer):
 
     def start_session(self, url_params: Union[Iterable[str], Dict[str, str]]) -> None:
         """Start the animation; when served, stop it with the session and mirror the model's parameters
-        ``url_params`` in the URL (a dict maps parameter names to query names, for pages with two models)."""
-        self.runner.start()
+        ``url_params`` in the URL (a dict maps parameter names to query names, for pages with two models).
+
+        Served, the runner starts once the page has loaded: changes made between the page's rendering and
+        its websocket's connection never reached the browser (a fresh server's first page lost its first
+        frame, and with it the models that frame added: "reference … isn't known" ever after)."""
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.onload(self.runner.start)
             pn.state.on_session_destroyed(lambda context: self.runner.stop())
             if pn.state.location is not None:
                 names = url_params if isinstance(url_params, dict) else {name: name for name in url_params}
                 pn.state.location.sync(self.model, names)
+        else:
+            self.runner.start()

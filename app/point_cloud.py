@@ -35,6 +35,10 @@ def rgb(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return ((1 - f) * stops[k] + f * stops[k + 1]).astype(np.uint8)
 
 
+#: the 12 edges of a cube, as pairs of corner numbers (corner k: bits of k are its x, y, z in {0, 1})
+CUBE_EDGES = np.array([[a, b] for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1])
+
+
 class PointCloud3D(ReactiveHTML):
     """Two point layers and line segments in a WebGL canvas with an orbit camera (see the module docstring)."""
 
@@ -145,3 +149,8 @@ state.upload('segments', s, c); state.request();""",
 
     def show_segments(self, starts: np.ndarray, ends: np.ndarray) -> None:
         self.segments = pack(np.stack([starts, ends], 1), np.float32)
+
+    def show_box(self, half: float = 0.5) -> None:
+        """The segments: the edges of the cube [-half, half]³ (a frame for a box centred at the origin)."""
+        corners = (np.array([[(k >> 2) & 1, (k >> 1) & 1, k & 1] for k in range(8)], np.float32) - 0.5) * 2 * half
+        self.show_segments(corners[CUBE_EDGES[:, 0]], corners[CUBE_EDGES[:, 1]])

@@ -73,7 +73,12 @@ INK = np.array([[255, 255, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181
 def density_rgb(image: np.ndarray) -> np.ndarray:
     """An image (n_x, n_y) in [0, 1] (axis 0 = x, axis 1 = y, as on the grids) as (n_y, n_x, 3) uint8
     RGB rows top to bottom, coloured with :data:`INK`."""
-    t = np.clip(np.asarray(image, dtype=np.float64).T[::-1], 0, 1) * (len(INK) - 1)
+    return ink_rgb(np.asarray(image).T[::-1])
+
+
+def ink_rgb(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] (any shape) as RGB uint8 (shape + (3,)) on the :data:`INK` ramp (white → dark blue)."""
+    t = np.clip(np.asarray(values, dtype=np.float64), 0, 1) * (len(INK) - 1)
     low = np.minimum(t.astype(int), len(INK) - 2)
     frac = (t - low)[..., None]
     return ((1 - frac) * INK[low] + frac * INK[low + 1]).round().astype(np.uint8)

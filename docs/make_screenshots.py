@@ -1,6 +1,6 @@
 """Screenshots of the app for docs/ and the gallery thumbnails in assets/ (headless Chromium).
 
-Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [power_diagrams] [swarms] [shapes3d] [swarms3d] [gallery]   (default: all; serves the
+Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [barycenters_3d] [power_diagrams] [swarms] [shapes3d] [swarms3d] [gallery]   (default: all; serves the
 app on a free port, needs /usr/bin/chromium)
 """
 from __future__ import annotations
@@ -111,6 +111,24 @@ def barycenters(page, url):
     download.value.save_as(str(DOCS / "barycenters-grid.png"))
 
 
+def barycenters_3d(page, url):
+    """The volumes mode at 1280: the average and the barycenter drawn in 3D, the camera turned a little."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "barycenters?mode=volumes+%283D%29", ".otlab-settled", 0.5)
+    box = page.locator(".otlab-picker canvas").first.bounding_box()
+    page.mouse.click(box["x"] + (0.42 + 0.62) / 1.84 * box["width"],
+                     box["y"] + box["height"] - (0.42 + 0.32) / 1.84 * box["height"])
+    page.locator(".otlab-readout-text", has_text="B 0.41").wait_for(timeout=60_000)
+    page.locator(".otlab-settled").wait_for(timeout=60_000)
+    view = page.locator(".otlab-3d-barycenter canvas").bounding_box()
+    page.mouse.move(view["x"] + 150, view["y"] + 130)
+    page.mouse.down()
+    page.mouse.move(view["x"] + 190, view["y"] + 150, steps=5)
+    page.mouse.up()
+    time.sleep(0.5)
+    page.screenshot(path=str(DOCS / "barycenters-volumes-1280.png"))
+
+
 def power_diagrams(page, url):
     """Converged cells at 1280 and 1920 (the thumbnail from those), the mass-error colours while Newton runs
     after a drag, and the anisotropic mode."""
@@ -169,7 +187,7 @@ def gallery(page, url):
     page.screenshot(path=str(DOCS / "gallery.png"))
 
 
-SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters,
+SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters, barycenters_3d=barycenters_3d,
              power_diagrams=power_diagrams, swarms=swarms, shapes3d=shapes3d, swarms3d=swarms3d,
              gallery=gallery)
 

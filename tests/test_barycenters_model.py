@@ -98,6 +98,38 @@ def test_points_mode_volumes_and_four_inputs():
     v = BarycentersModel(mode="volumes (3D)", volume_resolution=16, blur=0.06)
     frame = v.settle()
     assert frame.sizes == (16, 16, 16) and frame.density.shape == (16, 16) and abs(frame.mass - 1) < 1e-3
+    assert frame.density_3d.shape == frame.average_3d.shape == (16, 16, 16) and frame.density_3d.max() == 1
+
+
+def test_volumes_mode_at_a_corner_draws_that_volume_in_3d():
+    """At corner B (the torus) the 3D barycenter's bright voxels lie on the torus, none in its hole; the
+    drawn points (volume_points) are dense there and absent where the volume is faint."""
+    from otlab.demos.barycenters.view import volume_points
+    m = BarycentersModel(mode="volumes (3D)", volume_resolution=24, blur=0.04, point=tuple(picker_corners(3)[1]))
+    frame = m.settle()
+    torus = volume_density("torus", 24) > 0
+    bright = frame.density_3d > 0.5
+    assert bright.sum() > 100 and (bright & torus).sum() >= 0.95 * bright.sum()
+    points, colours = volume_points(frame.density_3d)
+    cells = np.clip(((points + 0.5) * 24).astype(int), 0, 23)
+    assert torus[tuple(cells.T)].mean() > 0.9
+    assert colours.shape == points.shape and colours.dtype == np.uint8
+
+
+def test_volume_points_draw_voxels_with_probability_growing_with_the_value():
+    from otlab.demos.barycenters.view import volume_points
+    volume = np.zeros((32, 32, 32), np.float32)
+    volume[:16] = 1.0      # every voxel drawn
+    volume[16:24] = 0.55   # half of them: (0.55 - 0.1) / 0.9
+    volume[24:] = 0.05     # none
+    points, colours = volume_points(volume)
+    x = (points[:, 0] + 0.5) * 32
+    assert (x < 16).sum() == 16 * 32 * 32 and ((x >= 24).sum() == 0)
+    assert abs((x >= 16).sum() / (8 * 32 * 32) - 0.5) < 0.03
+    assert np.abs(points).max() <= 0.5
+    dark = colours[x < 16].astype(int).sum(1).mean()
+    light = colours[(x >= 16) & (x < 24)].astype(int).sum(1).mean()
+    assert dark < light  # denser is darker
 
 
 def test_interpolation_grid_png():

@@ -20,8 +20,8 @@ warm start did (64², ~100 vs ~125) and does not carry the debiased barycenter's
 point to the next, which warm starts accumulated over a drag. A frame is ``settled`` once the marginal
 error is below :data:`LIVE_TOL`; further steps return it unchanged (same ``version``).
 
-Modes: ``images`` (n × n densities), ``volumes (3D)`` (n³, shown as maximum-intensity projections
-along z) and ``point clouds`` (the free-support barycenter of :func:`otlab.core.iterate_barycenter_points`,
+Modes: ``images`` (n × n densities), ``volumes (3D)`` (n³: the frame carries both volumes, drawn in
+3D, and their maximum-intensity projections along z for thumbnails and the PNG grid) and ``point clouds`` (the free-support barycenter of :func:`otlab.core.iterate_barycenter_points`,
 one fixed-point step X ← Σ_k w_k T_k(X) per frame; its "Euclidean average" is the mixture Σ_k w_k α_k,
 drawn as every input point with opacity w_k).
 """
@@ -109,6 +109,8 @@ class BarycenterFrame:
     settled: bool
     seconds: float                    # solver time at these weights
     sizes: tuple = field(default=())  # the grid (n, n) or (n, n, n); (N,) per cloud in the points mode
+    average_3d: Optional[np.ndarray] = None  # volumes mode: Σ w_k α_k (n, n, n) scaled as the images
+    density_3d: Optional[np.ndarray] = None  # volumes mode: the barycenter (n, n, n)
 
 
 class BarycentersModel(FrameModel):
@@ -211,9 +213,11 @@ class BarycentersModel(FrameModel):
         s = self._state
         density = s.density.detach().cpu().double().numpy()
         average = np.tensordot(w, self._A.cpu().double().numpy(), axes=1)
+        volumes = (_scaled(average), _scaled(density)) if density.ndim == 3 else (None, None)
         return BarycenterFrame(generation, self._version, self.mode, self._names, w, tuple(self.point),
                                self._shown_inputs, _image(average), _image(density), None, self._updates, s.blur,
-                               s.marginal_error, s.mass, self._iter is None, self._seconds, tuple(density.shape))
+                               s.marginal_error, s.mass, self._iter is None, self._seconds, tuple(density.shape),
+                               *volumes)
 
     def _points_frame(self, generation, w, changed) -> BarycenterFrame:
         if changed:
@@ -285,10 +289,14 @@ class BarycentersModel(FrameModel):
 
 
 def _image(density: np.ndarray) -> np.ndarray:
-    """A density as a float32 image in [0, 1] (its maximum along z in 3D), scaled so that the 98th
-    percentile of its visible pixels (above 5% of the maximum) is 1: a few bright pixels — the
-    debiased barycenter rings near creases — do not wash out the rest."""
-    d = density.max(axis=2) if density.ndim == 3 else density
+    """A density as a float32 image in [0, 1] (its maximum along z in 3D), :func:`_scaled`."""
+    return _scaled(density.max(axis=2) if density.ndim == 3 else density)
+
+
+def _scaled(d: np.ndarray) -> np.ndarray:
+    """``d`` (an image or a volume) as float32 in [0, 1], scaled so that the 98th percentile of its visible
+    values (above 5% of the maximum) is 1: a few bright pixels — the debiased barycenter rings near
+    creases — do not wash out the rest."""
     top = float(d.max())
     if top <= 0:
         return d.astype(np.float32)

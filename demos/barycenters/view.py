@@ -7,6 +7,7 @@ middle: the Euclidean average and the Wasserstein barycenter at those weights, u
 """
 from __future__ import annotations
 
+import functools
 import io
 import threading
 
@@ -19,13 +20,14 @@ from bokeh.palettes import Category10
 from bokeh.plotting import figure
 
 from otlab.app.demo_view import DemoView, demo_page
+from otlab.app.point_cloud import PointCloud3D
 from otlab.app.readout import readout_html
 from otlab.app.settings import default_device, grid_side
 from otlab.demos.barycenters.model import (MODES, UPLOAD_PREFIX, BarycenterFrame, BarycentersModel,
                                            picker_corners, point_of)
 from otlab.demos.densities import SHAPES, VOLUMES
 from otlab.demos.images import density_from_upload
-from otlab.demos.snapshots import density_rgb
+from otlab.demos.snapshots import density_rgb, ink_rgb
 
 #: parameters mirrored in the page URL
 URL_PARAMS = ("mode", "inputs", "volumes", "resolution", "volume_resolution", "blur", "debias", "n_points", "seed")
@@ -38,6 +40,8 @@ PALETTE = ["#%02x%02x%02x" % tuple(c) for c in density_rgb(np.linspace(0, 1, 256
 #: thumbnails of the inputs beside the picker's corners: (x, y) of their lower-left corner, side
 THUMB = 0.3
 THUMB_AT = {3: [(-0.36, -0.3), (1.06, -0.3), (0.35, 0.92)], 4: [(-0.36, -0.3), (1.06, -0.3), (1.06, 0.98), (-0.36, 0.98)]}
+#: height of a 3D view's title (px)
+TITLE_3D = 30
 
 LESSON = r"""
 ### Averaging shapes: Euclidean vs Wasserstein
@@ -63,7 +67,8 @@ where K is the Gaussian blur of width σ, applied axis by axis, and d solves $$d
 about σ — untick it to see. Larger blur: faster and smoother; smaller: sharper, slower.
 
 *Try:* the square (4 inputs), the point-cloud mode (the same barycenter for samples: every point moves
-to $$\sum_k w_k T_k(x)$$, $$T_k$$ the Brenier map to input k), 3D volumes, your own image.
+to $$\sum_k w_k T_k(x)$$, $$T_k$$ the Brenier map to input k), 3D volumes (drawn as points, about as
+many in a region as it holds mass; drag to turn both views), your own image.
 **Compute the 5 × 5 grid** for a slide.
 """
 
@@ -109,6 +114,7 @@ class BarycentersDemo(DemoView):
         self.grid_button = pn.widgets.Button(name="Compute the 5 × 5 grid", button_type="primary", width=200,
                                              css_classes=["otlab-grid-button"])
         self.grid_button.on_click(self._compute_grid)
+        self._build_volume_views()
         self.grid_png = None
         self.grid_image = pn.pane.PNG(None, width=560, visible=False, css_classes=["otlab-grid-image"])
         self.grid_download = pn.widgets.FileDownload(callback=lambda: io.BytesIO(self.grid_png),
@@ -138,6 +144,7 @@ class BarycentersDemo(DemoView):
         self.widgets["resolution"].visible = not volumes
         self.widgets["volume_resolution"].visible = volumes
         self.upload.disabled = volumes
+        self._show_views(volumes)
 
     def _names_param(self):
         return "volumes" if self.model.mode == MODES[2] else "inputs"
@@ -242,20 +249,48 @@ class BarycentersDemo(DemoView):
                 dots = fig.scatter("x", "y", source=self.src_support, size=5, color=PALETTE[-1])
             self.plots[key] = (fig, image, dots)
 
+    def _build_volume_views(self):
+        """The 3D mode's two WebGL views (average, barycenter); their cameras turn together."""
+        self.volume_views = {key: PointCloud3D(width=SIDE, height=SIDE - TITLE_3D, point_size=4, distance=1.9,
+                                               css_classes=[f"otlab-3d-{key}"]) for key in ("average", "barycenter")}
+        self.volume_titles = {key: pn.pane.HTML("", height=TITLE_3D, width=SIDE, margin=(0, 5),
+                                                styles={"font-size": "15px", "font-weight": "bold"})
+                              for key in self.volume_views}
+        average, barycenter = self.volume_views.values()
+        average.jslink(barycenter, yaw="yaw", pitch="pitch", distance="distance", bidirectional=True)
+        for view in self.volume_views.values():
+            view.show_box()
+        self.figure_panes = [pn.pane.Bokeh(self.plots[key][0]) for key in ("average", "barycenter")]
+        self.plots_row = pn.Row(pn.pane.Bokeh(self.picker), *self.figure_panes)
+
+    def _show_views(self, volumes: bool):
+        """The 3D views in place of the two figures in the volumes mode, the figures otherwise (on a change
+        of mode). Views are added when shown: created hidden, they laid out at a wrong size."""
+        panes = ([pn.Column(self.volume_titles[key], self.volume_views[key], margin=0) for key in self.volume_views]
+                 if volumes else self.figure_panes)
+        if list(self.plots_row.objects[1:]) != panes:
+            self.plots_row.objects = [self.plots_row.objects[0], *panes]
+
+    def _draw_volumes(self, frame: BarycenterFrame):
+        for key, volume in (("average", frame.average_3d), ("barycenter", frame.density_3d)):
+            self.volume_views[key].show(*volume_points(volume))
+
     def _draw(self, frame: BarycenterFrame):
         if self._shown[0] != frame.generation:  # new inputs or settings
             self._show_picker(frame)
             points = frame.mode == MODES[1]
             for fig, image, dots in self.plots.values():
                 image.visible, dots.visible = not points, points
-            title = "Wasserstein barycenter" + ("" if frame.mode != MODES[0] or self.model.debias else " (plain)")
-            self.plots["barycenter"][0].title.text = title + (" (max along z)" if frame.mode == MODES[2] else "")
+            title = "Wasserstein barycenter" + ("" if frame.mode == MODES[1] or self.model.debias else " (plain)")
+            self.plots["barycenter"][0].title.text = self.volume_titles["barycenter"].object = title
             self.plots["average"][0].title.text = ("mixture Σ wₖ αₖ (opacity wₖ)" if points else
-                                                   "Euclidean average Σ wₖ αₖ" + (" (max along z)"
-                                                                                  if frame.mode == MODES[2] else ""))
+                                                   "Euclidean average Σ wₖ αₖ")
+            self.volume_titles["average"].object = "Euclidean average Σ wₖ αₖ"
         if self._shown != (frame.generation, frame.version):
             if frame.mode == MODES[1]:
                 self._draw_points(frame)
+            elif frame.mode == MODES[2]:
+                self._draw_volumes(frame)
             else:
                 self.src_avg.data = dict(image=[frame.average.T])
                 self.src_bar.data = dict(image=[frame.density.T])
@@ -311,12 +346,30 @@ class BarycentersDemo(DemoView):
             w["blur"], w["debias"], w["resolution"], w["volume_resolution"], w["n_points"],
             pn.pane.Markdown("**Your image** (dark = mass, ≤ 5 MB) → corner", margin=(4, 10, 0, 10)),
             self.upload_corner, self.upload, width=300)
-        plots = pn.Row(pn.pane.Bokeh(self.picker), pn.pane.Bokeh(self.plots["average"][0]),
-                       pn.pane.Bokeh(self.plots["barycenter"][0]))
-        main = pn.Column(self.player, self.message, plots,
+        main = pn.Column(self.player, self.message, self.plots_row,
                          pn.Row(self.readout, pn.Column(self.grid_button, self.grid_download)),
                          self.grid_image, width=3 * SIDE + 40)
         return demo_page(settings, main, LESSON)
+
+
+@functools.lru_cache(maxsize=4)
+def _dither(shape: tuple) -> tuple:
+    """Fixed per-voxel thresholds u ~ U(0.1, 1) and jitters (shape + (3,)) in [-0.5, 0.5] voxel (seeded)."""
+    rng = np.random.default_rng(sum(shape))
+    return rng.uniform(0.1, 1.0, shape).astype(np.float32), rng.uniform(-0.5, 0.5, shape + (3,)).astype(np.float32)
+
+
+def volume_points(volume: np.ndarray) -> tuple:
+    """A volume (n_x, n_y, n_z) of values in [0, 1] as points for :class:`PointCloud3D`: voxel v is drawn
+    when its value exceeds a fixed random threshold u_v ~ U(0.1, 1), i.e. with probability
+    (value − 0.1)/0.9 — denser where the mass is, none in the faint tails below 0.1, and no flicker while
+    the volume changes slowly — at its centre plus a fixed jitter, the box mapped to [-0.5, 0.5]³, coloured
+    on the ink ramp by value (darker: denser). Returns centres (P, 3) and colours (P, 3) uint8."""
+    u, jitter = _dither(volume.shape)
+    drawn = volume > u
+    idx = np.argwhere(drawn)
+    centres = (idx + 0.5 + jitter[drawn]) / np.array(volume.shape) - 0.5
+    return centres, ink_rgb(0.35 + 0.65 * volume[drawn])
 
 
 def _thumbnail(frame: BarycenterFrame, i: int) -> np.ndarray:

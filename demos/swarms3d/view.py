@@ -18,7 +18,6 @@ SIDE = 520
 SPECIES_RGB = np.array([[230, 159, 0], [86, 180, 233]], np.uint8)  # Okabe–Ito orange, sky blue
 CELL_RGB = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
                      [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]], np.uint8)
-CUBE_EDGES = np.array([[a, b] for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1])
 
 LESSON = r"""
 ### Incompressible swarms in 3D
@@ -47,8 +46,7 @@ class Swarms3DDemo(DemoView):
         self.colour = pn.widgets.RadioButtonGroup(name="colour", options=["species", "cell"], value="species")
         self.colour.param.watch(lambda _: self.runner.request_frame(), "value")
         self.bind_widgets(swarm_widgets(m, n_step=4))
-        corners = np.array([[(k >> 2) & 1, (k >> 1) & 1, k & 1] for k in range(8)], np.float32) - 0.5
-        self.cloud.show_segments(corners[CUBE_EDGES[:, 0]], corners[CUBE_EDGES[:, 1]])
+        self.cloud.show_box()
 
     def _draw(self, frame: Swarm3DFrame):
         if self.colour.value == "cell":

@@ -105,3 +105,28 @@ def test_a_url_in_the_volumes_mode_opens(page, app_url):
     page.locator(".otlab-settled").wait_for(timeout=120_000)
     assert "16 × 16 × 16" in page.locator(".otlab-readout-text").text_content()
     assert page.console_errors == []
+
+
+def test_the_volumes_mode_draws_both_volumes_in_3d_and_their_cameras_turn_together(page, app_url):
+    """Chosen on the page, the volumes mode draws the average and the barycenter as WebGL point clouds
+    (SwiftShader); dragging the barycenter's view turns both; back in the images mode the figures return."""
+    open_on_projector(page, app_url + "barycenters?volume_resolution=16")
+    page.get_by_role("button", name="volumes (3D)").click()
+    wait_until(lambda: "16 × 16 × 16" in readout(page) and settled(page), timeout=120)
+    views = [page.locator(f".otlab-3d-{key} canvas") for key in ("average", "barycenter")]
+    wait_until(lambda: all(int(v.get_attribute("data-drawn") or 0) > 0 for v in views), timeout=30)
+    page.wait_for_timeout(500)
+    before = [v.screenshot() for v in views]
+    assert before[0] != before[1]  # the average is not the barycenter
+    box = views[1].bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 100, box["y"] + box["height"] / 2 + 20, steps=6)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    after = [v.screenshot() for v in views]
+    assert after[0] != before[0] and after[1] != before[1]
+    page.get_by_role("button", name="images").click()
+    wait_until(lambda: page.locator("canvas.otlab-webgl").count() == 0 and "64 × 64" in readout(page), timeout=60)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert page.console_errors == []

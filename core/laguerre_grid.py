@@ -159,16 +159,17 @@ class _Costs:
         """p/2: one number when all sites share p (the void, of scale 0, takes any), else (N,) float32."""
         return self.power / 2 if self.power is not None else (self.p / 2).float()
 
-    def scores_at(self, Y: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """w_i - c_i(y) (P, k) in float64 for the sites idx (P, k) of each node."""
+    def scores_at(self, Y: torch.Tensor, idx: torch.Tensor, w: torch.Tensor):
+        """w_i - c_i(y) (P, k) in float64 for the sites idx (P, k) of each node, and the differences
+        y - x_i (P, k, D) (shortest images on a torus)."""
         d = self.wrap(Y[:, None, :] - self.x[idx])
         if self.isotropic:
             q = d.square().sum(-1)
         else:
             q = torch.einsum("pka,pkab,pkb->pk", d, self.A[idx], d).clamp_min(0)
-        if self.power == 2:
-            return w[idx] - self.s[idx] * q
-        return w[idx] - self.s[idx] * q.pow(self.power / 2 if self.power is not None else self.p[idx] / 2)
+        if self.power != 2:
+            q = q.pow(self.power / 2 if self.power is not None else self.p[idx] / 2)
+        return w[idx] - self.s[idx] * q, d
 
 
 def _grid(shape, extent) -> Grid:
@@ -209,14 +210,14 @@ def _sweep(costs: _Costs, grid: Grid, w: torch.Tensor, tau: float, rho: Optional
     for start in range(0, len(Y), step):
         y, ry = Y[start:start + step], r[start:start + step, None]
         idx = costs.scores32(y, w).topk(k, dim=1).indices  # candidates, then exact scores in float64
-        score = costs.scores_at(y, idx, w)
+        score, disp = costs.scores_at(y, idx, w)
         labels[start:start + step] = idx.gather(1, score.argmax(1, keepdim=True))[:, 0]
         pi = torch.softmax(score / tau, dim=1)
         flat = idx.reshape(-1)
         vol += torch.bincount(flat, pi.reshape(-1), minlength=costs.n)  # bincount: faster than index_add_
         rpi = ry * pi
         mass += torch.bincount(flat, rpi.reshape(-1), minlength=costs.n)
-        disp = costs.wrap(y[:, None, :] - costs.x[idx]).reshape(-1, grid.dim)
+        disp = disp.reshape(-1, grid.dim)
         for a in range(grid.dim):
             mom[:, a] += torch.bincount(flat, rpi.reshape(-1) * disp[:, a], minlength=costs.n)
         soft.append((idx, rpi, pi))

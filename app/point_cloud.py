@@ -8,7 +8,9 @@ to zoom) turns in the browser without a round trip, so it stays interactive whil
 
 Two layers: ``positions``/``colors`` (the moving cloud, sent every frame) and ``fixed_positions``/
 ``fixed_colors`` (e.g. the target, sent once), plus ``segments`` (pairs of points drawn as lines: map
-arrows). Points are round sprites of ``point_size`` pixels with a depth test; the view is a perspective
+arrows). A moving layer that follows straight paths (a displacement interpolation x(t) = (1 − t) x + t T(x))
+is sent once as ``positions`` and ``destinations``; each frame then only sends ``t``, and the vertex shader
+draws mix(x, T(x), t). Points are round sprites of ``point_size`` pixels with a depth test; the view is a perspective
 camera on a sphere around the origin, ``yaw``/``pitch``/``distance`` synced both ways. The canvas counts
 the frames it drew in its ``data-drawn`` attribute (for tests and benchmarks).
 """
@@ -46,6 +48,8 @@ class PointCloud3D(ReactiveHTML):
     colors = param.String(default="", doc="base64 uint8 (N, 3)")
     fixed_positions = param.String(default="", doc="base64 float32 (M, 3): the fixed layer")
     fixed_colors = param.String(default="", doc="base64 uint8 (M, 3)")
+    destinations = param.String(default="", doc="base64 float32 (N, 3): where the moving layer goes as t → 1")
+    t = param.Number(default=0.0, bounds=(0.0, 1.0), doc="the moving layer at (1 - t) positions + t destinations")
     segments = param.String(default="", doc="base64 float32 (S, 2, 3): line segments")
     point_size = param.Number(default=3.0, bounds=(1, 20))
     yaw = param.Number(default=0.6)
@@ -66,8 +70,8 @@ if (probe) { const lose = probe.getExtension('WEBGL_lose_context'); if (lose) lo
 const gl = canvas.getContext('webgl', {antialias: !software});
 canvas.dataset.renderer = renderer;
 state.gl = gl;
-const vs = `attribute vec3 p; attribute vec3 c; uniform mat4 m; uniform float s; varying vec3 v;
-  void main() { gl_Position = m * vec4(p, 1.0); gl_PointSize = s; v = c; }`;
+const vs = `attribute vec3 p; attribute vec3 q; attribute vec3 c; uniform mat4 m; uniform float s; uniform float t;
+  varying vec3 v; void main() { gl_Position = m * vec4(mix(p, q, t), 1.0); gl_PointSize = s; v = c; }`;
 const fsPoints = `precision mediump float; varying vec3 v;
   void main() { vec2 d = gl_PointCoord - 0.5; if (dot(d, d) > 0.25) discard; gl_FragColor = vec4(v, 1.0); }`;
 const fsLines = `precision mediump float; varying vec3 v; void main() { gl_FragColor = vec4(v, 1.0); }`;
@@ -86,8 +90,9 @@ state.decode = (b64, Type) => {
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return new Type(bytes.buffer);
 };
-state.upload = (name, pos, col) => {
-  const layer = state.layers[name] || (state.layers[name] = {p: gl.createBuffer(), c: gl.createBuffer(), n: 0});
+state.upload = (name, pos, col, dest) => {
+  const layer = state.layers[name] || (state.layers[name] = {p: gl.createBuffer(), c: gl.createBuffer(), q: gl.createBuffer(), n: 0, nq: 0});
+  if (dest !== undefined) { gl.bindBuffer(gl.ARRAY_BUFFER, layer.q); gl.bufferData(gl.ARRAY_BUFFER, dest, gl.DYNAMIC_DRAW); layer.nq = dest.length / 3; }
   if (pos !== null) { gl.bindBuffer(gl.ARRAY_BUFFER, layer.p); gl.bufferData(gl.ARRAY_BUFFER, pos, gl.DYNAMIC_DRAW); layer.n = pos.length / 3; }
   if (col !== null) { const f = new Float32Array(col.length); for (let i = 0; i < col.length; i++) f[i] = col[i] / 255;
     gl.bindBuffer(gl.ARRAY_BUFFER, layer.c); gl.bufferData(gl.ARRAY_BUFFER, f, gl.DYNAMIC_DRAW); layer.nc = f.length / 3; }
@@ -119,7 +124,9 @@ state.draw = () => {
     gl.useProgram(prog);
     gl.uniformMatrix4fv(gl.getUniformLocation(prog, 'm'), false, m);
     gl.uniform1f(gl.getUniformLocation(prog, 's'), data.point_size * dpr);
-    for (const [attr, buf] of [['p', layer.p], ['c', layer.c]]) {
+    gl.uniform1f(gl.getUniformLocation(prog, 't'), data.t);
+    const q = layer.nq === layer.n ? layer.q : layer.p;  // no destinations: q = p, the layer stays put
+    for (const [attr, buf] of [['p', layer.p], ['q', q], ['c', layer.c]]) {
       const loc = gl.getAttribLocation(prog, attr); gl.bindBuffer(gl.ARRAY_BUFFER, buf);
       gl.enableVertexAttribArray(loc); gl.vertexAttribPointer(loc, 3, gl.FLOAT, false, 0, 0);
     }
@@ -135,10 +142,12 @@ canvas.addEventListener('pointermove', e => { if (!drag) return;
   data.pitch = Math.max(-1.5, Math.min(1.5, drag[3] + (e.clientY - drag[1]) * 0.01)); state.request(); });
 canvas.addEventListener('pointerup', () => { drag = null; });
 canvas.addEventListener('wheel', e => { e.preventDefault(); data.distance = Math.max(1.5, Math.min(15, data.distance * Math.exp(e.deltaY * 0.001))); state.request(); }, {passive: false});
-self.fixed_positions(); self.segments(); self.positions(); self.colors();
+self.fixed_positions(); self.segments(); self.positions(); self.destinations(); self.colors();
 """,
         "positions": "state.upload('moving', state.decode(data.positions, Float32Array), null); state.request();",
         "colors": "state.upload('moving', null, state.decode(data.colors, Uint8Array)); state.request();",
+        "destinations": "state.upload('moving', null, null, state.decode(data.destinations, Float32Array)); state.request();",
+        "t": "state.request();",
         "fixed_positions": "state.upload('fixed', state.decode(data.fixed_positions, Float32Array), state.decode(data.fixed_colors, Uint8Array)); state.request();",
         "fixed_colors": "state.upload('fixed', null, state.decode(data.fixed_colors, Uint8Array)); state.request();",
         "segments": """const s = state.decode(data.segments, Float32Array); const c = new Uint8Array(s.length).fill(90);
@@ -149,8 +158,19 @@ state.upload('segments', s, c); state.request();""",
     }
 
     def show(self, positions: np.ndarray, colors: np.ndarray) -> None:
-        """The moving layer: positions (N, 3) and colours (N, 3) uint8, sent together."""
-        self.param.update(colors=pack(colors, np.uint8), positions=pack(positions, np.float32))
+        """The moving layer: positions (N, 3) and colours (N, 3) uint8, sent together (no destinations)."""
+        self.param.update(colors=pack(colors, np.uint8), positions=pack(positions, np.float32), destinations="",
+                          t=0.0)
+
+    def show_path(self, starts: np.ndarray, ends: np.ndarray, colors: np.ndarray) -> None:
+        """The moving layer as straight paths from ``starts`` to ``ends`` (N, 3), drawn at (1 - t) starts +
+        t ends by the browser's GPU: afterwards only ``t`` travels per frame (:meth:`show_time`)."""
+        self.param.update(colors=pack(colors, np.uint8), positions=pack(starts, np.float32),
+                          destinations=pack(ends, np.float32))
+
+    def show_time(self, t: float) -> None:
+        """The moving layer at time t in [0, 1] along the paths of :meth:`show_path`."""
+        self.t = float(t)
 
     def show_fixed(self, positions: np.ndarray, colors: np.ndarray) -> None:
         self.param.update(fixed_colors=pack(colors, np.uint8), fixed_positions=pack(positions, np.float32))

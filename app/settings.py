@@ -25,6 +25,12 @@ def cloud_size(device: str) -> int:
     return 3000 if device == "cuda" else 400
 
 
+def surface_points(device: str) -> int:
+    """Default points per surface of the 3D shapes demo: 5,000 on a CPU (a solve in ~2 s on 2 cores),
+    100,000 on a GPU. Only t travels per frame, so the size costs the browser's drawing, not the network."""
+    return 100_000 if device == "cuda" else 5000
+
+
 def assets_dir() -> Path:
     """assets/ of a checkout (editable install), else the copy a wheel installs under share/otlab."""
     checkout = Path(__file__).resolve().parent.parent / "assets"

@@ -84,10 +84,12 @@ def main():
             f"({os.cpu_count()} CPU cores shared by the server and headless Chromium; WebGL on SwiftShader, "
             "Chromium's software renderer; shapes: bunny → torus; targets ≥ 15 fps and ≤ 1 MB per frame at the "
             "defaults). A picture is drawn per new frame and per camera move; the camera turns in the browser. "
-            "Paused, the camera alone shows how fast the browser draws: at 100,000 points per surface that, "
-            "not the transfer, is the limit here (SwiftShader rasterises 200,000 sprites on the CPU; the view "
-            "turns multisampling off on a software renderer, which doubled it); a GPU draws them at the "
-            "screen's rate.",
+            "The shapes demo sends its points once per problem and then only t (the browser's GPU draws "
+            "(1 − t) x + t T(x)), hence ~1 kB per frame at any size. Paused, the camera alone shows how fast "
+            "the browser draws: at 100,000 points per surface that is the limit here (SwiftShader rasterises "
+            "200,000 sprites on the CPU; the view turns multisampling off on a software renderer, which "
+            "doubled it); a GPU draws them at the screen's rate. The camera's rate is capped by the test's "
+            "mouse moves (~30/s).",
             "", *lines, "",
             "Panel's VTK pane, measured on the same machine before choosing: 5,000 moving points, "
             "`synchronize()` took 45–58 ms per update on the server and 1.6 updates/s reached the page."])

@@ -56,6 +56,7 @@ class ShapesModel(FrameModel):
     blur = param.Number(default=0.03, bounds=(0.005, 0.5), doc="σ = ε^(1/2), in units of the shapes' size (2)")
     speed = param.Number(default=1.0, bounds=(0.0, 5.0), doc="round trips per 10 s of frames")
     seed = param.Integer(default=0, bounds=(0, 2 ** 31 - 1))
+    device = param.Selector(default="cpu", objects=["cpu", "cuda"], doc="where the OT problem is solved")
 
     _kept_on_change = ("speed",)
 
@@ -86,12 +87,13 @@ class ShapesModel(FrameModel):
     def _rebuild(self):
         x, y = self._points("source", self.seed), self._points("target", self.seed + 1)
         start = time.perf_counter()
-        result = solve(torch.from_numpy(x), torch.from_numpy(y), blur=self.blur)
+        dev = torch.device(self.device)
+        result = solve(torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev), blur=self.blur)
+        self._T = result.brenier_map().cpu().numpy().astype(np.float32)
+        f = result.f if result.f_aa is None else result.f - result.f_aa
+        self._F = f.detach().cpu().numpy().astype(np.float32)
         self._seconds = time.perf_counter() - start
         self._x, self._y = x, y
-        self._T = result.brenier_map().numpy().astype(np.float32)
-        f = result.f if result.f_aa is None else result.f - result.f_aa
-        self._F = f.detach().numpy().astype(np.float32)
         self._value, self._backend = float(result.value), result.backend
         rng = np.random.default_rng(self.seed + 2)
         self._arrows = np.sort(rng.choice(len(x), min(ARROWS, len(x)), replace=False))

@@ -13,6 +13,7 @@ import param
 from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.point_cloud import PointCloud3D, rgb
 from otlab.app.readout import readout_html
+from otlab.app.settings import default_device, surface_points
 from otlab.demos.meshes import EXTENSIONS, SHAPES, MeshError, parse_mesh
 from otlab.demos.shapes3d.model import UPLOAD, ShapesFrame, ShapesModel
 
@@ -46,7 +47,10 @@ class Shapes3DDemo(DemoView):
     model = param.ClassSelector(class_=ShapesModel)
 
     def __init__(self, model: ShapesModel = None, **params):
-        super().__init__(model if model is not None else ShapesModel(), self._draw, **params)
+        if model is None:
+            device = default_device()
+            model = ShapesModel(device=device, n=surface_points(device))
+        super().__init__(model, self._draw, **params)
         m = self.model
         self.cloud = PointCloud3D(width=SIDE, height=SIDE - 60, css_classes=["otlab-3d"])
         self.readout = pn.pane.HTML("", css_classes=["otlab-readout"], width=SIDE, min_height=70)
@@ -55,8 +59,9 @@ class Shapes3DDemo(DemoView):
         self.bind_widgets({
             "source": pn.widgets.Select(name="source", options=choices, value=m.source, width=260),
             "target": pn.widgets.Select(name="target", options=choices, value=m.target, width=260),
-            "n": pn.widgets.IntSlider(name="points on each surface", start=500, end=20000, step=500, value=m.n,
-                                      width=260),
+            "n": pn.widgets.IntSlider(name="points on each surface", start=500, value=m.n, width=260,
+                                      end=200_000 if m.device == "cuda" else 20_000,
+                                      step=5000 if m.device == "cuda" else 500),
             "blur": pn.widgets.FloatSlider(name="blur σ", start=0.01, end=0.2, step=0.005, value=m.blur, width=260),
             "speed": pn.widgets.FloatSlider(name="round trips per 10 s", start=0.0, end=5.0, step=0.25,
                                             value=m.speed, width=260),
@@ -81,19 +86,20 @@ class Shapes3DDemo(DemoView):
         self.model.set_upload(which, mesh)
 
     def _draw(self, frame: ShapesFrame):
-        F = frame.potential
-        colours = rgb(F, float(np.percentile(F, 2)), float(np.percentile(F, 98)))
-        if self._shown_generation != frame.generation:  # a new problem: the fixed layer and the arrows, once
+        if self._shown_generation != frame.generation:  # a new problem: every array once, then only t
             self._shown_generation = frame.generation
             self.cloud.show_fixed(frame.target, np.full(frame.target.shape, TARGET_GREY, np.uint8))
             k = frame.arrows
             self.cloud.show_segments(frame.source[k], frame.mapped[k])
-        self.cloud.show(frame.points, colours)
+            F = frame.potential
+            self.cloud.show_path(frame.source, frame.mapped, rgb(F, float(np.percentile(F, 2)),
+                                                                 float(np.percentile(F, 98))))
+        self.cloud.show_time(frame.t)
         self.readout.object = readout_html([
             f"t = <b class='otlab-t'>{frame.t:.2f}</b> (frame <b class='otlab-step-number'>{frame.step}</b>) · "
             f"{len(frame.source):,} → {len(frame.target):,} points",
             f"S<sub>ε</sub> = <b class='otlab-value'>{frame.value:.5f}</b> · solved in {frame.seconds:.2f} s "
-            f"({frame.backend})"])
+            f"({frame.backend}, {self.model.device})"])
 
     def __panel__(self):
         self.start_session(URL_PARAMS)

@@ -1,5 +1,6 @@
 """The 3D demos (shapes, swarms) in headless Chromium. WebGL runs on SwiftShader (Chromium's software renderer, used
-with our default flags: the page reports "ANGLE ... SwiftShader"). Plays, turns the camera, uploads."""
+with our default flags: the view's canvas reports "ANGLE ... SwiftShader", asserted below). Plays, turns the
+camera, uploads."""
 import pytest
 
 from helpers import open_on_projector, readout
@@ -13,11 +14,17 @@ def drawn(page):
 
 
 def test_plays_and_the_camera_turns(page, app_url):
+    sizes = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: sizes.append(len(payload))))
     open_on_projector(page, app_url + "shapes3d?n=1500", timeout=90)
     wait_until(lambda: drawn(page) > 5, timeout=60)
-    d0 = drawn(page)
+    d0, m0 = drawn(page), len(sizes)
     wait_until(lambda: drawn(page) > d0 + 10, timeout=30)  # frames keep arriving and being drawn
+    # the points travel once (1,500 × 12 bytes, base64); a frame sends t and the readout only
+    assert max(sizes[m0:]) < 2000
     assert "1,500 → 1,500 points" in readout(page)
+    # the software renderer these tests run on (the view then draws without multisampling)
+    assert "SwiftShader" in page.locator("canvas.otlab-webgl").get_attribute("data-renderer")
     page.locator(".otlab-play button").click()  # pause: only the camera changes the picture now
     page.wait_for_timeout(500)
     canvas = page.locator("canvas.otlab-webgl")

@@ -67,3 +67,34 @@ def test_paused_runner_computes_only_requested_frames_and_reports_errors():
     settle(runner, lambda: applied == [1, 3])
     assert runner.error == ""
     runner.stop()
+
+
+class Session:
+    """Stands for Bokeh's ServerSession: its browser connections."""
+    connection_count = 1
+
+
+def test_a_session_without_a_browser_computes_nothing_and_stop_ends_the_worker():
+    """A closed page (no connection) submits no work until a browser connects again; stop() ends the loop and
+    the worker thread."""
+    work, applied = SlowCounter(), []
+    work.release.set()
+    runner = AnimationRunner(work.compute, applied.append, playing=True, speed=60)
+    runner._session = session = Session()
+    settle(runner, lambda: len(applied) >= 3)
+    session.connection_count = 0
+    settle(runner, lambda: runner._future is None or runner._future.done())
+    runner._tick()
+    calls = work.calls
+    for _ in range(30):
+        runner._tick()
+        time.sleep(0.002)
+    assert work.calls == calls and not runner.watched()
+    session.connection_count = 1
+    settle(runner, lambda: work.calls > calls + 2)
+    workers = [t for t in threading.enumerate() if t.name.startswith("otlab-frame")]
+    assert workers
+    runner.stop()
+    for t in workers:
+        t.join(5)
+    assert not any(t.is_alive() for t in workers) and not runner.playing

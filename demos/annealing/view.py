@@ -14,7 +14,7 @@ from bokeh.models import (ColumnDataSource, DataRange1d, FreehandDrawTool, Linea
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
-from otlab.app.demo_view import DemoView, lesson_pane
+from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.readout import readout_html
 from otlab.app.settings import cloud_size, default_device
 from otlab.demos.annealing.model import EXTENT, SHAPES, TOLERANCES, AnnealingModel, Frame
@@ -247,7 +247,7 @@ class AnnealingDemo(DemoView):
                                    pn.Column(pn.pane.Bokeh(f["F"]), pn.pane.Bokeh(f["G"]))),
                             pn.Row(pn.pane.Bokeh(f["chart"]), self.readout), width=810)
         sidebar = pn.Tabs(("Settings", self._settings()), ("Draw & upload", self._inputs()), width=320)
-        return pn.Row(sidebar, figures, pn.Spacer(width=10), lesson_pane(LESSON, 400))
+        return demo_page(sidebar, figures, LESSON, 400)
 
 
 def _marker_sizes(weights: np.ndarray, n: int) -> np.ndarray:

@@ -20,9 +20,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServedURL(str):
+    """The served app's base URL; ``process`` is the server's subprocess (to watch its CPU time)."""
+    process: subprocess.Popen
+
+
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """CPU time (user + system, s) the process has used so far, from /proc."""
+    fields = open(f"/proc/{process.pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def served_app(timeout: float = 90.0):
-    """Run ``python -m otlab.app serve`` and yield its base URL; stop it afterwards."""
+    """Run ``python -m otlab.app serve`` and yield its base URL (a :class:`ServedURL`); stop it afterwards."""
     port = free_port()
     env = dict(os.environ, OTLAB_DEVICE="cpu", KEOPS_VERBOSE="0")
     proc = subprocess.Popen([sys.executable, "-m", "otlab.app", "serve", "--port", str(port), "--no-show",
@@ -39,7 +50,9 @@ def served_app(timeout: float = 90.0):
                 if proc.poll() is not None or time.time() > deadline:
                     raise RuntimeError(f"otlab serve did not start:\n{proc.stdout.read() if proc.stdout else ''}")
                 time.sleep(0.3)
-        yield url
+        served = ServedURL(url)
+        served.process = proc
+        yield served
     finally:
         proc.terminate()
         try:

@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from helpers import cpu_seconds, open_on_projector
+
 pytestmark = pytest.mark.browser
 
 
@@ -115,3 +117,20 @@ def test_two_sessions_do_not_share_state(browser, app_url):
     assert frame_count(second) == frozen
     first.close()
     second.close()
+
+
+def test_a_closed_page_stops_computing(browser, app_url):
+    """Bokeh keeps a closed page's session 15–30 s before destroying it; its runner computes nothing
+    meanwhile: the server, busy while the 3D swarm plays, goes idle once the page has closed."""
+    page = browser.new_page()
+    open_on_projector(page, app_url + "swarms3d")
+    wait_until(lambda: frame_count(page) > 5)
+    c0, t0 = cpu_seconds(app_url.process), time.perf_counter()
+    time.sleep(2.0)
+    busy = (cpu_seconds(app_url.process) - c0) / (time.perf_counter() - t0)
+    page.close()
+    time.sleep(1.0)  # the frame in flight finishes
+    c1, t1 = cpu_seconds(app_url.process), time.perf_counter()
+    time.sleep(3.0)
+    idle = (cpu_seconds(app_url.process) - c1) / (time.perf_counter() - t1)
+    assert busy > 0.3 and idle < 0.15, (busy, idle)

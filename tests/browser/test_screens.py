@@ -1,0 +1,27 @@
+"""Every page — the gallery and each demo of the gallery's list — on a projector (1280×720) and on a full-HD
+screen (1920×1080): no sideways scrolling, no console errors. The screenshots of both sizes are written to
+the test's temporary folder (curated ones for the docs come from docs/make_screenshots.py)."""
+import pytest
+
+from helpers import open_on_projector
+from otlab.app.gallery import DEMOS
+
+pytestmark = pytest.mark.browser
+
+SCREENS = ((1280, 720), (1920, 1080))
+
+
+@pytest.mark.parametrize("slug", ["gallery"] + [demo.slug for demo in DEMOS])
+def test_every_page_fits_a_projector_and_full_hd(page, app_url, slug, tmp_path):
+    if slug == "gallery":
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto(app_url)
+        page.wait_for_selector("#card-annealing", timeout=60_000)
+    else:
+        open_on_projector(page, app_url + slug, timeout=120)
+    for width, height in SCREENS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(800)  # the layout follows the new size
+        page.screenshot(path=str(tmp_path / f"{slug}-{width}.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{slug} scrolls sideways at {width}"
+    assert page.console_errors == []

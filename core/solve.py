@@ -167,7 +167,9 @@ def solve(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debi
         debias: return the Sinkhorn divergence S_ε (True) or the entropic OT_ε (False).
         diameter: largest distance in the problem; the bounding-box diagonal when None.
         backend: "auto", "tensorized" (dense), "online" (O(N) memory), "multiscale" (clusters +
-            truncation, unbatched D <= 3), "keops" (pykeops).
+            truncation, unbatched D <= 3), "keops" (pykeops). With "auto", a run that exhausts the
+            device's memory (``torch.OutOfMemoryError``) warns once (``ResourceWarning``) and is solved
+            again with "online".
         tol: if set, extra iterations at the final ε until the L1 marginal error is <= tol.
         max_iter: cap on the total number of updates when ``tol`` is set; hitting it first warns
             (:class:`~otlab.core.sinkhorn.ConvergenceWarning`) and sets ``result.converged = False``.
@@ -178,9 +180,26 @@ def solve(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debi
             (dense backend; ``p`` then only sets ε = blur^p; no Brenier map).
         verbose: print the backend, the number of updates and the levels (multiscale) as they run.
     """
-    problem = prepare(x, y, a, b, p=p, blur=blur, reach=reach, scaling=scaling, debias=debias,
-                      diameter=diameter, backend=backend, truncate=truncate, cost=cost)
+    settings = dict(p=p, blur=blur, reach=reach, scaling=scaling, debias=debias, diameter=diameter,
+                    truncate=truncate, cost=cost)
+    problem = prepare(x, y, a, b, backend=backend, **settings)
     options = _validated_iteration_options(tol, max_iter, level_tol)
+    try:
+        state = _run(problem, options, verbose)
+    except torch.OutOfMemoryError:
+        if backend != "auto" or problem.backend in ("online", "keops") or cost is not None:
+            raise  # an explicit choice, or already the lean backends: the caller decides
+        warnings.warn(f"otlab: the {problem.backend} backend ran out of memory on {problem.x.device}; solving "
+                      "again with the online backend (memory O(N + M))", ResourceWarning, stacklevel=2)
+        if problem.x.is_cuda:
+            torch.cuda.empty_cache()
+        problem = prepare(x, y, a, b, backend="online", **settings)
+        state = _run(problem, options, verbose)
+    return OTResult(state, problem)
+
+
+def _run(problem: Problem, options, verbose: bool) -> SinkhornState:
+    """The last state of the run (printing the backend per level and a summary when ``verbose``)."""
     state, level = None, None
     for state in _states(problem, options):
         if verbose and state.level.name != level:
@@ -189,4 +208,4 @@ def solve(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debi
     if verbose:
         print(f"otlab: {state.step + 1} updates, value {float(state.value.detach().sum()):.6g}, "
               f"converged: {state.converged}")
-    return OTResult(state, problem)
+    return state

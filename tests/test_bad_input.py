@@ -119,3 +119,26 @@ def test_degenerate_but_valid_inputs_are_finite():
         with warnings.catch_warnings():  # float32 at blur 1e-4 may stop above level_tol: that is a warning
             warnings.simplefilter("ignore", ConvergenceWarning)
             assert torch.isfinite(solve(X, Y, blur=1e-4, backend=backend).value)
+
+
+def test_out_of_memory_on_auto_falls_back_to_the_online_backend(monkeypatch):
+    """A dense run that exhausts the device's memory (simulated) is solved again online, with one warning;
+    an explicit backend choice gets the error."""
+    import importlib
+    solve_module = importlib.import_module("otlab.core.solve")
+    real = solve_module._states
+
+    def states(problem, options):
+        if problem.backend == "tensorized":
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(problem, options)
+
+    x, y = torch.rand(100, 2, generator=torch.Generator().manual_seed(0)), torch.rand(120, 2)
+    reference = solve(x, y, backend="online")
+    monkeypatch.setattr(solve_module, "_states", states)
+    with pytest.warns(ResourceWarning, match="ran out of memory") as caught:
+        result = solve(x, y)
+    assert len(caught) == 1 and result.backend == "online"
+    assert abs(float(result.value) - float(reference.value)) <= 1e-6 * abs(float(reference.value))
+    with pytest.raises(torch.OutOfMemoryError):
+        solve(x, y, backend="tensorized")

@@ -117,9 +117,9 @@ class BarycentersModel(FrameModel):
     """Live Wasserstein barycenter of 3–4 inputs at the weights of a picker point."""
 
     mode = param.Selector(default=MODES[0], objects=MODES)
-    inputs = param.List(default=["heart", "ring", "star"], item_type=str,
+    inputs = param.List(default=["heart", "ring", "star"], item_type=str, bounds=(3, 4),
                         doc="3 or 4 shape names (the picker's corners, in order); uploads are 'upload: <file>'")
-    volumes = param.List(default=["ball", "torus", "two balls"], item_type=str, doc="3 or 4 volume names (3D mode)")
+    volumes = param.List(default=["ball", "torus", "two balls"], item_type=str, bounds=(3, 4), doc="3 or 4 volume names (3D mode)")
     point = param.NumericTuple(default=(0.5, 0.29), length=2, doc="the picker point (x, y)")
     resolution = param.Integer(default=64, bounds=(16, 256), doc="pixels per side (images)")
     volume_resolution = param.Integer(default=32, bounds=(8, 96), doc="voxels per side (3D)")
@@ -160,8 +160,6 @@ class BarycentersModel(FrameModel):
     def _check_names(self, names: List[str]):
         catalogue = list(VOLUMES) if self.mode == MODES[2] else list(SHAPES) + list(self._uploads)
         what = "volumes" if self.mode == MODES[2] else "inputs"
-        if len(names) not in (3, 4):
-            raise ValueError(f"{what}: choose 3 or 4, got {len(names)}")
         for name in names:
             if name not in catalogue:
                 raise ValueError(f"{what}: unknown {name!r}; choose from {catalogue}")

@@ -44,6 +44,7 @@ from typing import Iterator, Optional
 import torch
 
 from . import checks
+from .costs import joint_diameter
 
 METHODS = ("exact", "auction", "greedy")
 #: ε-scaling: each auction phase divides ε by this
@@ -178,7 +179,9 @@ def _costs(x, y, p) -> torch.Tensor:
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"an assignment needs as many points in y as in x, got N = {x.shape[0]} and "
                          f"M = {y.shape[0]} (use solve or solve_1d for N != M)")
-    return assignment_costs(x, y, checks.exponent(p))
+    p = checks.exponent(p)
+    checks.costs_fit_dtype("x and y", joint_diameter(x, y), p, torch.float64)  # costs are float64
+    return assignment_costs(x, y, p)
 
 
 def _eps_schedule(scale: float, eps: float):

@@ -60,4 +60,14 @@ def cost_from_squared(d2: torch.Tensor, p: int) -> torch.Tensor:
 def joint_diameter(x: torch.Tensor, y: torch.Tensor) -> float:
     """Diagonal of the bounding box of both clouds (all batch items together), as a float."""
     pts = torch.cat([x.detach().reshape(-1, x.shape[-1]), y.detach().reshape(-1, y.shape[-1])])
-    return float((pts.max(0).values - pts.min(0).values).norm())
+    return float((pts.max(0).values.double() - pts.min(0).values.double()).norm())  # float64: no overflow
+
+
+def centred(x: torch.Tensor, y: torch.Tensor):
+    """x - c, y - c and c (B, 1, D), c the centre of the bounding box of each batch item's two clouds
+    (detached): costs are translation invariant, and centring keeps the |x|^2 of the soft-min and kernel
+    expansions small (1e30 in float32 squared is inf)."""
+    with torch.no_grad():
+        both = torch.cat([x, y], dim=1)
+        c = (both.amax(dim=1, keepdim=True) + both.amin(dim=1, keepdim=True)) / 2
+    return x - c, y - c, c

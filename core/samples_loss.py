@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 from . import checks
+from .costs import centred, joint_diameter
 from .geometry import SOFTMINS
 from .kernel_losses import KERNELS, hausdorff_loss, kernel_loss, kernel_potentials
 from .softmin import softmin_dense
@@ -97,10 +98,13 @@ class SamplesLoss(torch.nn.Module):
         x, y = checks.point_pair(x, y)
         a = checks.as_weights("a", a, x, "x")
         b = checks.as_weights("b", b, y, "y")
+        checks.costs_fit_dtype("x and y", joint_diameter(x, y), 2, x.dtype)  # the kernels use |x - y|^2
         batched = x.dim() == 3
         if not batched:
             x, y, a, b = x.unsqueeze(0), y.unsqueeze(0), a.unsqueeze(0), b.unsqueeze(0)
         unbatch = (lambda t: t) if batched else (lambda t: t[0])
+        if self.cost is None:  # translation invariant
+            x, y, _ = centred(x, y)
         if self.loss == "hausdorff":
             if self.potentials:
                 raise ValueError("potentials=True is available for loss='sinkhorn' and the kernel losses, "

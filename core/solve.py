@@ -15,7 +15,7 @@ import warnings
 import torch
 
 from . import checks
-from .costs import joint_diameter
+from .costs import centred, joint_diameter
 from .geometry import SOFTMINS, Level, SingleLevel
 from .keops_softmin import keops_available
 from .multiscale import MultiscaleGeometry
@@ -110,14 +110,13 @@ def prepare(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, de
         x, y, a, b = x.unsqueeze(0), y.unsqueeze(0), a.unsqueeze(0), b.unsqueeze(0)
     if reach is None:
         checks.equal_masses("a and b", a, b, "normalise the weights")
+    span = joint_diameter(x, y)
+    checks.costs_fit_dtype("x and y", span, p, x.dtype)
     if diameter is None:
-        diameter = joint_diameter(x, y)
+        diameter = span
     backend = choose_backend(backend, x, y, cost)
-    # Costs are translation invariant: centring keeps |x|^2 small in the soft-min expansions.
-    with torch.no_grad():
-        center = (torch.cat([x, y], dim=1).amax(dim=1, keepdim=True)
-                  + torch.cat([x, y], dim=1).amin(dim=1, keepdim=True)) / 2
-    return Problem(x - center, y - center, a, b, center, batched, p, blur,
+    x, y, center = centred(x, y)
+    return Problem(x, y, a, b, center, batched, p, blur,
                    None if reach is None else reach ** p, anneal_schedule(diameter, blur, scaling, p),
                    debias, backend, truncate, cost)
 

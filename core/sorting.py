@@ -19,6 +19,7 @@ from typing import Tuple
 import torch
 
 from . import checks
+from .costs import joint_diameter
 
 
 def _line(name: str, x) -> torch.Tensor:
@@ -51,6 +52,7 @@ def solve_1d(x, y, a=None, b=None, *, p: int = 2) -> Tuple[torch.Tensor, torch.T
     a = checks.as_weights("a", a, x, "x")
     b = checks.as_weights("b", b, y, "y")
     p = checks.exponent(p)
+    checks.costs_fit_dtype("x and y", joint_diameter(x, y), p, x.dtype)
     ma, mb = float(a.detach().sum()), float(b.detach().sum())
     if abs(ma - mb) > 1e-6 * max(ma, mb):
         raise ValueError(f"a and b must have the same total mass for balanced OT, got {ma:.6g} and {mb:.6g}")

@@ -49,3 +49,20 @@ def test_pause_step_and_reset(page, app_url):
     page.locator(".otlab-reset button").click()
     wait_until(lambda: swarm_time(page) <= 0.011, timeout=30)
     assert page.console_errors == []
+
+
+def test_a_slider_storm_leaves_the_last_value_and_a_working_page(page, app_url):
+    """300 keyboard steps of the N slider in ~3 s (about 100 changes a second, each one a new swarm): the
+    page keeps playing, ends on the last value (the storm goes up and down and back to 200), and the browser
+    logs no error."""
+    open_on_projector(page, app_url + "swarms?n=200")
+    handle = page.locator(".otlab-w-n .noUi-handle").first
+    handle.focus()
+    for k in range(300):
+        page.keyboard.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+    page.locator(".otlab-readout-text", has_text="200 particles").wait_for(timeout=60_000)
+    time_of = lambda: float(page.locator(".otlab-time").text_content())  # noqa: E731
+    t0 = time_of()
+    wait_until(lambda: time_of() > t0 + 0.05, timeout=60)
+    assert "200 particles" in readout(page) and ("n=200" in page.url or "n=" not in page.url)
+    assert page.console_errors == []

@@ -54,8 +54,10 @@ def annealing(page, url):
     page.screenshot(path=str(DOCS / "annealing-transport.png"))
     visit(page, url + "annealing?source=heart&target=letters+OT&n_source=600&n_target=600&blur=0.01&scaling=0.9",
           ".otlab-step-number", 2.5)
-    thumbnail(page, ".otlab-main-plot", "annealing.png")
     page.screenshot(path=str(DOCS / "annealing-heart-to-OT.png"))
+    page.set_viewport_size({"width": 1280, "height": 720})
+    time.sleep(1.0)
+    projector_shots(page, "annealing", ".otlab-main-plot")  # the lesson below the demo on a projector
 
 
 def flows(page, url):

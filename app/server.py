@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import panel as pn
 
+from otlab.demos.meshes import MAX_BYTES as LARGEST_UPLOAD
+
 from .gallery import ASSETS, DEMOS, gallery
+
+#: Bokeh closes a websocket on a message above its limit (20 MB by default), and the page freezes. An
+#: upload travels base64-encoded in one message (4/3 of the file, plus JSON): twice the largest file
+#: the demos accept (a 20 MB mesh) lets every acceptable file arrive and be checked by the server.
+WEBSOCKET_MAX_BYTES = 2 * LARGEST_UPLOAD
 
 RAW_CSS = """
 body {font-family: system-ui, -apple-system, 'Segoe UI', sans-serif}
@@ -32,4 +39,4 @@ def serve(port=5006, address="127.0.0.1", show=True, websocket_origin=None, num_
     print(f"otlab is serving the gallery at {url}", flush=True)
     return pn.serve(routes(), port=port, address=address, show=show, websocket_origin=origins,
                     num_procs=num_procs, static_dirs={"assets": str(ASSETS)}, title="otlab",
-                    threaded=threaded, start=True)
+                    threaded=threaded, start=True, websocket_max_message_size=WEBSOCKET_MAX_BYTES)

@@ -67,3 +67,17 @@ def test_swarms_in_3d_play(page, app_url):
     assert "24 particles on 24³ voxels" in readout(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert page.console_errors == []
+
+
+def test_a_large_upload_arrives_and_is_refused_with_a_message(page, app_url, tmp_path):
+    """A 19 MB file (under the demos' 20 MB limit, but over Bokeh's default 20 MB websocket message once
+    base64-encoded) reaches the server, which says why it refuses it; the page keeps playing."""
+    open_on_projector(page, app_url + "shapes3d?n=1000", timeout=90)
+    wait_until(lambda: drawn(page) > 2, timeout=60)
+    junk = tmp_path / "junk.obj"
+    junk.write_bytes(b"v 0 0\n" * (19 * 2 ** 20 // 6))  # vertices with two coordinates: not a mesh
+    page.locator(".otlab-upload-target input[type=file]").set_input_files(str(junk))
+    page.locator(".otlab-message", has_text="target upload refused").wait_for(timeout=60_000)
+    d0 = drawn(page)
+    wait_until(lambda: drawn(page) > d0 + 5, timeout=30)
+    assert page.console_errors == []

@@ -10,8 +10,8 @@ Two layers: ``positions``/``colors`` (the moving cloud, sent every frame) and ``
 ``fixed_colors`` (e.g. the target, sent once), plus ``segments`` (pairs of points drawn as lines: map
 arrows). A moving layer that follows straight paths (a displacement interpolation x(t) = (1 − t) x + t T(x))
 is sent once as ``positions`` and ``destinations``; each frame then only sends ``t``, and the vertex shader
-draws mix(x, T(x), t). Points are round sprites of ``point_size`` pixels with a depth test; the view is a perspective
-camera on a sphere around the origin, ``yaw``/``pitch``/``distance`` synced both ways. The canvas counts
+draws mix(x, T(x), t). Points are round sprites of ``point_size`` pixels with a depth test; the view is a
+perspective camera on a sphere around the origin, ``yaw``/``pitch``/``distance`` synced both ways. The canvas counts
 the frames it drew in its ``data-drawn`` attribute (for tests and benchmarks).
 """
 from __future__ import annotations

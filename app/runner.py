@@ -4,9 +4,10 @@ A periodic callback on the session's event loop polls every ``POLL_MS``: when th
 ready and due (``speed`` frames per second), it is applied (on the event loop, so Bokeh models are only
 touched there) and, when playing, the next frame is submitted at once so that it computes while this
 one is on screen. At most one frame is ever in flight or waiting, so a slow computation drops frames
-instead of queueing them, and sliders stay responsive (the event loop never waits for the solver). A frame computed for stale parameters (the model's ``generation`` moved on)
-is discarded. ``stop()`` ends everything; views call it when their session is destroyed. A session whose
-page has closed (no connection) computes nothing and polls once a second while it waits to be destroyed.
+instead of queueing them, and sliders stay responsive (the event loop never waits for the solver). A
+frame computed for stale parameters (the model's ``generation`` moved on) is discarded. ``stop()`` ends
+everything; views call it when their session is destroyed. A session whose page has closed (no
+connection) computes nothing and polls once a second while it waits to be destroyed.
 
 The same runner works in a served app and in Jupyter (both run periodic callbacks on their IOLoop).
 """

@@ -5,7 +5,8 @@ gravity presets: a fresh server, the page at 1280×720,
 then, over ``--seconds`` each, (1) while playing: new frames from the server per second (the frame counter)
 and pictures drawn per second (the canvas's ``data-drawn``), with the websocket bytes received per new
 frame; (2) while the camera turns (the mouse drags in circles) and the animation plays: pictures drawn per
-second; (3) paused, the camera alone (no data sent: the browser's drawing speed). Targets on this 2-core CPU: ≥ 15 fps at the defaults, ≤ 1 MB per frame at the defaults.
+second; (3) paused, the camera alone (no data sent: the browser's drawing speed). Targets on this 2-core
+CPU: ≥ 15 fps at the defaults, ≤ 1 MB per frame at the defaults.
 
 Usage: python benchmarks/bench_3d.py [--sizes 5000 100000] [--seconds 8] [--only swarm] [--write docs/benchmarks.md]
 """
@@ -69,7 +70,8 @@ def main():
              "| … paused (the camera alone) | bytes received per frame |", "|---|---|---|---|---|---|"]
     cases = [(f"shapes, {n:,} points per surface", f"shapes3d?n={n}") for n in args.sizes]
     cases += [(f"swarm, {preset}, 60 particles on 24³ voxels", f"swarms3d?preset={query}")
-              for preset, query in (("run and tumble", "run+and+tumble"), ("active Brownian (torus)", "active+Brownian"),
+              for preset, query in (("run and tumble", "run+and+tumble"),
+                                    ("active Brownian (torus)", "active+Brownian"),
                                     ("gravity (p = 6 and 1)", "gravity"))]
     for label, address in [case for case in cases if args.only in case[0]]:
         (frames, drawn, size), turning, alone = measure(address, args.seconds)

@@ -10,7 +10,8 @@ position array per picture, as fast as the view takes them), bytes per picture, 
 while the mouse turns the camera during the animation (every camera move is a round trip to the server).
 
 Needs ``pyvista``, ``trame``, ``trame-vtk`` (not otlab dependencies) and an offscreen OpenGL (here VTK's
-EGL/OSMesa software path). Usage: python benchmarks/bench_trame.py [--points 5000] [--seconds 8] [--write docs/benchmarks.md]
+EGL/OSMesa software path).
+Usage: python benchmarks/bench_trame.py [--points 5000] [--seconds 8] [--write docs/benchmarks.md]
 """
 from __future__ import annotations
 
@@ -130,7 +131,8 @@ def main():
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-        lines.append(f"| {n:,} moving points, {SIDE[0]} × {SIDE[1]} | **{rate:.1f}** | **{turning:.1f}** | {size / 1e3:.0f} |")
+        lines.append(f"| {n:,} moving points, {SIDE[0]} × {SIDE[1]} | **{rate:.1f}** | **{turning:.1f}** "
+                     f"| {size / 1e3:.0f} |")
         print(lines[-1], flush=True)
     if args.write:
         from bench_sinkhorn import replace_block

@@ -238,5 +238,6 @@ def costs_fit_dtype(name: str, span: float, p: int, dtype: torch.dtype) -> None:
     would overflow ``dtype`` (float32 from a span of ~2.6e19 at p = 2): the solver would return NaN."""
     limit = torch.finfo(dtype).max / 16  # headroom for the log-sum-exp's sums
     if not math.isfinite(span) or (span > 0 and p * math.log(span) - math.log(p) > math.log(limit)):
-        raise ValueError(f"{name} span {span:.3g}: their costs |x - y|^{p} overflow {str(dtype).replace('torch.', '')}; "
+        kind = str(dtype).replace("torch.", "")
+        raise ValueError(f"{name} span {span:.3g}: their costs |x - y|^{p} overflow {kind}; "
                          "rescale the points or use float64")

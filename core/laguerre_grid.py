@@ -356,7 +356,8 @@ def iterate_laguerre_grid(sites, masses=None, *, metrics=None, power=2, scale=No
         w, nu = np.append(w, 0.0), np.append(nu * fill, 1 - fill)
     else:
         w = _weights(weights0, costs).cpu().numpy()
-    for s in damped_newton(masses_at, lambda state: _hessian(state[4], state[2], tau), w, masses_at(w), nu, tol=tol, max_iter=max_iter,
+    for s in damped_newton(masses_at, lambda state: _hessian(state[4], state[2], tau), w, masses_at(w), nu,
+                           tol=tol, max_iter=max_iter,
                            what="Laguerre cells on a grid", ridge=1e-12, halvings=MAX_HALVINGS):
         yield LaguerreGridResult(torch.as_tensor(s.weights[:n], device=device),
                                  _cells_of(s.payload, costs, tau, grid), s.step, s.error, bool(s.converged))

@@ -39,6 +39,7 @@ class DemoView(Viewer):
         self.player = PlayerControls(self.runner, on_reset=model.restart)
         self.message = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["otlab-message"])
         self.widgets: Dict[str, pn.widgets.Widget] = {}
+        self._echo = None  # the widget whose change is being applied to the model
         model.param.watch(lambda *_: self.runner.request_frame(), [p for p in model.param if p != "name"])
         self.runner.param.watch(self._show_error, "error")
 
@@ -52,9 +53,19 @@ class DemoView(Viewer):
         for name, widget in widgets.items():
             widget.css_classes = [f"otlab-w-{name}"]
             throttled = isinstance(widget, (pn.widgets.IntSlider, pn.widgets.FloatSlider))
-            widget.param.watch(lambda e, name=name: self.set_parameter(name, e.new),
+            widget.param.watch(lambda e, name=name: self._from_widget(name, e.new),
                                "value_throttled" if throttled else "value")
         self.model.param.watch(self._sync_widget, list(widgets))
+
+    def _from_widget(self, name, value):
+        """The widget ``name`` set ``value``: set the model, without echoing it back to that widget (in a
+        storm of changes the echo of an older value reached the browser after newer ones and moved the
+        slider back under the user's hand: 300 keyboard steps up and down ended 10 away from the start)."""
+        self._echo = name
+        try:
+            self.set_parameter(name, value)
+        finally:
+            self._echo = None
 
     def set_parameter(self, name, value):
         try:
@@ -65,7 +76,8 @@ class DemoView(Viewer):
 
     def _sync_widget(self, *events):
         for event in events:
-            self.widgets[event.name].value = event.new
+            if event.name != self._echo:
+                self.widgets[event.name].value = event.new
 
     def say(self, text: str, kind: str = "danger") -> None:
         """Show ``text`` in the message line ("danger", "success", "info"); empty text hides it."""

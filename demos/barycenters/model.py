@@ -21,9 +21,10 @@ point to the next, which warm starts accumulated over a drag. A frame is ``settl
 error is below :data:`LIVE_TOL`; further steps return it unchanged (same ``version``).
 
 Modes: ``images`` (n × n densities), ``volumes (3D)`` (n³: the frame carries both volumes, drawn in
-3D, and their maximum-intensity projections along z for thumbnails and the PNG grid) and ``point clouds`` (the free-support barycenter of :func:`otlab.core.iterate_barycenter_points`,
-one fixed-point step X ← Σ_k w_k T_k(X) per frame; its "Euclidean average" is the mixture Σ_k w_k α_k,
-drawn as every input point with opacity w_k).
+3D, and their maximum-intensity projections along z for thumbnails and the PNG grid) and ``point
+clouds`` (the free-support barycenter of :func:`otlab.core.iterate_barycenter_points`, one fixed-point
+step X ← Σ_k w_k T_k(X) per frame; its "Euclidean average" is the mixture Σ_k w_k α_k, drawn as every
+input point with opacity w_k).
 """
 from __future__ import annotations
 

@@ -260,15 +260,16 @@ class BarycentersDemo(DemoView):
         average.jslink(barycenter, yaw="yaw", pitch="pitch", distance="distance", bidirectional=True)
         for view in self.volume_views.values():
             view.show_box()
+        self.volume_panes = [pn.Column(self.volume_titles[key], view, margin=0)
+                             for key, view in self.volume_views.items()]
         self.figure_panes = [pn.pane.Bokeh(self.plots[key][0]) for key in ("average", "barycenter")]
         self.plots_row = pn.Row(pn.pane.Bokeh(self.picker), *self.figure_panes)
 
     def _show_views(self, volumes: bool):
         """The 3D views in place of the two figures in the volumes mode, the figures otherwise (on a change
         of mode). Views are added when shown: created hidden, they laid out at a wrong size."""
-        panes = ([pn.Column(self.volume_titles[key], self.volume_views[key], margin=0) for key in self.volume_views]
-                 if volumes else self.figure_panes)
-        if list(self.plots_row.objects[1:]) != panes:
+        panes = self.volume_panes if volumes else self.figure_panes
+        if list(self.plots_row.objects[1:]) != panes:  # only on a change of mode
             self.plots_row.objects = [self.plots_row.objects[0], *panes]
 
     def _draw_volumes(self, frame: BarycenterFrame):
@@ -283,9 +284,8 @@ class BarycentersDemo(DemoView):
                 image.visible, dots.visible = not points, points
             title = "Wasserstein barycenter" + ("" if frame.mode == MODES[1] or self.model.debias else " (plain)")
             self.plots["barycenter"][0].title.text = self.volume_titles["barycenter"].object = title
-            self.plots["average"][0].title.text = ("mixture Σ wₖ αₖ (opacity wₖ)" if points else
-                                                   "Euclidean average Σ wₖ αₖ")
-            self.volume_titles["average"].object = "Euclidean average Σ wₖ αₖ"
+            average = "mixture Σ wₖ αₖ (opacity wₖ)" if points else "Euclidean average Σ wₖ αₖ"
+            self.plots["average"][0].title.text = self.volume_titles["average"].object = average
         if self._shown != (frame.generation, frame.version):
             if frame.mode == MODES[1]:
                 self._draw_points(frame)

@@ -9,8 +9,9 @@ the **displacement interpolation** back and forth,
 .. math::
     x_i(t) = (1 - t)\, x_i + t\, T(x_i), \qquad t = \tfrac12 (1 - \cos \pi s), \ s \in [0, 2) \text{ periodic},
 
-(eased at both ends), ``speed`` round trips per ten seconds of frames at 30 frames/s. The frame carries the
-moving points, the potential (a colour), and a subset of map arrows.
+(eased at both ends), ``speed`` round trips per ten seconds of frames at 30 frames/s. The frame carries t,
+the source, its images T(x) and the target (the moving points on demand: ``points``), the potential (a
+colour), and a subset of map arrows.
 """
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ class ShapesFrame:
     generation: int
     step: int
     t: float                         # interpolation time in [0, 1]
-    points: np.ndarray               # (N, 3) float32, the source moved to time t
     source: np.ndarray               # (N, 3) float32
     target: np.ndarray               # (M, 3) float32
     mapped: np.ndarray               # (N, 3) float32, T(x)
@@ -45,6 +45,13 @@ class ShapesFrame:
     value: float                     # S_eps
     seconds: float                   # the solve's time
     backend: str
+
+    @property
+    def points(self) -> np.ndarray:
+        """(N, 3) float32: the source moved to time t, (1 - t) x + t T(x) (computed when asked: the view
+        sends x and T(x) once and lets the browser interpolate)."""
+        t = np.float64(self.t)
+        return ((1 - t) * self.source + t * self.mapped).astype(np.float32)
 
 
 class ShapesModel(FrameModel):
@@ -101,8 +108,7 @@ class ShapesModel(FrameModel):
 
     def _next_frame(self, generation: int) -> ShapesFrame:
         t = 0.5 * (1 - np.cos(np.pi * self._phase))
-        points = ((1 - t) * self._x + t * self._T).astype(np.float32)
-        frame = ShapesFrame(generation, self._step, float(t), points, self._x, self._y, self._T, self._F,
+        frame = ShapesFrame(generation, self._step, float(t), self._x, self._y, self._T, self._F,
                             self._arrows, self._value, self._seconds, self._backend)
         self._step += 1
         self._phase = (self._phase + self.speed * 2 / 300) % 2  # speed round trips per 300 frames

@@ -31,6 +31,20 @@ def cpu_seconds(process: subprocess.Popen) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float, what: str) -> None:
+    """Return once ``url`` answers; a RuntimeError saying ``what`` did not start (with its output, when
+    piped) if ``process`` exits first or ``timeout`` seconds pass."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"{what} did not start:\n{process.stdout.read() if process.stdout else ''}")
+            time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def served_app(timeout: float = 90.0):
     """Run ``python -m otlab.app serve`` and yield its base URL (a :class:`ServedURL`); stop it afterwards."""
@@ -40,16 +54,8 @@ def served_app(timeout: float = 90.0):
                              "--no-warm-up", "--device", "cpu"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + timeout
     try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"otlab serve did not start:\n{proc.stdout.read() if proc.stdout else ''}")
-                time.sleep(0.3)
+        wait_until_serving(url, proc, timeout, "otlab serve")
         served = ServedURL(url)
         served.process = proc
         yield served

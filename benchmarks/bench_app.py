@@ -145,7 +145,7 @@ def measure_flows(seconds: float):
     """Frames per second of the flows demo (500 particles) for each of FLOWS_QUERIES."""
     rows = []
     for preset, losses, query in FLOWS_QUERIES:
-        with projector_page() as (url, page):  # a server per row: a closed page's session computes on
+        with projector_page() as (url, page):  # a server per row: rows do not share a server
             open_demo(page, url + "flows?" + query, ".otlab-time")
             time.sleep(2.0)
             rows.append((preset, losses, page.evaluate(COUNT_FRAMES, seconds)))
@@ -170,7 +170,7 @@ def flows_main(args):
             f"Measured {datetime.date.today()} with `benchmarks/bench_app.py --demo flows` ({os.cpu_count()} CPU "
             "cores; the server and headless Chromium with software rendering share them; target ≥ 20 fps with "
             "2 panels of 500 particles).", "", *lines, "", summary, "",
-            "Each row has its own server (a closed page's session computes on for 15–30 s; the older runs in one "
+            "Each row has its own server (a closed page's session used to compute on for 15–30 s; the older runs in one "
             "page measured 7–13 fps). Below the 20 fps target: on 2 cores the server's Sinkhorn step (9 ms "
             "alone, ~30 ms while Chromium renders) and Chromium's software rendering of 2 × 1000 points compete."])
 
@@ -270,8 +270,8 @@ SWARM_QUERIES = [("run and tumble", 200, "preset=run+and+tumble"),
 
 def measure_swarms(seconds: float):
     """Frames per second of the swarms demo for each of SWARM_QUERIES, and the solver's ms per step. Each
-    row gets its own server: a closed page's session computes on until Bokeh discards it (15–30 s), which
-    would take CPU from the next rows."""
+    row gets its own server: a closed page's session used to compute on until Bokeh discarded it (15–30 s),
+    taking CPU from the next rows; separate servers keep the rows independent."""
     rows = []
     for preset, n, query in SWARM_QUERIES:
         with projector_page() as (url, page):
@@ -340,7 +340,7 @@ def swarms_main(args):
             "preset at its defaults unless the row says otherwise; the power-diagram row counts re-balanced diagrams "
             "drawn per second while a site is dragged in circles).", "", *lines, "", summary, "",
             "The player's speed setting is 30 frames/s, so 30 is the ceiling. Each row has its own server: a "
-            "closed page's session computes on for 15–30 s and took CPU from the next rows (earlier runs in one "
+            "closed page's session used to compute on for 15–30 s and took CPU from the next rows (earlier runs in one "
             "page measured 3–6 fps at 1,000 particles)."])
 
 

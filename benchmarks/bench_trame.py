@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 
 import numpy as np
 
@@ -68,6 +67,7 @@ def serve(port: int, n: int) -> None:
 
 def measure(port: int, seconds: float):
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "browser"))
+    from bench_3d import drag_in_circles
     from helpers import launch
     from playwright.sync_api import sync_playwright
 
@@ -79,21 +79,14 @@ def measure(port: int, seconds: float):
             "framereceived", lambda payload: images.append(len(payload)) if len(payload) > 2000 else None))
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("img, canvas", timeout=60_000)
-        time.sleep(3.0)
+        page.wait_for_timeout(3000)  # not time.sleep: Playwright reports the frames only while it waits
         i0, t0 = len(images), time.perf_counter()
-        time.sleep(seconds)
+        page.wait_for_timeout(seconds * 1000)
         i1, t1 = len(images), time.perf_counter()
         playing = (i1 - i0) / (t1 - t0)
-        cx, cy = SIDE[0] / 2 + 8, SIDE[1] / 2 + 8
-        page.mouse.move(cx + 100, cy)
-        page.mouse.down()
-        i0, t0, k = len(images), time.perf_counter(), 0
-        while time.perf_counter() - t0 < seconds:
-            k += 1
-            page.mouse.move(cx + 100 * math.cos(0.2 * k), cy + 60 * math.sin(0.2 * k))
-            time.sleep(0.015)
-        turning = (len(images) - i0) / (time.perf_counter() - t0)
-        page.mouse.up()
+        i0 = len(images)
+        elapsed = drag_in_circles(page, SIDE[0] / 2 + 8, SIDE[1] / 2 + 8, seconds)
+        turning = (len(images) - i0) / elapsed
         browser.close()
     return playing, turning, float(np.median(images)) if images else 0.0
 
@@ -112,21 +105,13 @@ def main():
              "| kB per picture |", "|---|---|---|---|"]
     for n in args.points:
         sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "browser"))
-        from helpers import free_port
+        from helpers import free_port, wait_until_serving
         port = free_port()
         env = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW=os.environ.get("VTK_DEFAULT_OPENGL_WINDOW",
                                                                          "vtkEGLRenderWindow"))
         proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port), str(n)], env=env)
         try:
-            deadline = time.time() + 120
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        raise RuntimeError("the trame app did not start")
-                    time.sleep(0.5)
+            wait_until_serving(f"http://127.0.0.1:{port}/", proc, 120, "the trame app")
             rate, turning, size = measure(port, args.seconds)
         finally:
             proc.terminate()
@@ -141,11 +126,10 @@ def main():
             f"Measured {datetime.date.today()} with `benchmarks/bench_trame.py --seconds {args.seconds:g}` "
             f"({os.cpu_count()} CPU cores shared by the server and headless Chromium; VTK renders offscreen "
             "in software). The same scene as the 3D shapes demo's default, rendered on the server and sent "
-            "as images; every camera move is a round trip. While the server animates (new positions 30 times "
-            "a second, `plotter.render()` then `view.update()`, trame-vtk's call to push a picture), the pushed "
-            "pictures after the first did not reach the page (a known complaint: trame-vtk issue 52, "
-            "\"view_update might be throttling?\"); only the camera's own round trips rendered new pictures. "
-            "otlab's WebGL view shows every frame and turns the camera in the browser (block above).",
+            "as images; every camera move is a round trip. The server animates with new positions 30 times a "
+            "second (`plotter.render()` then `view.update()`, trame-vtk's call to push a picture). Each picture "
+            "costs the server a render and an image encoding per viewer, and each camera move waits for one; "
+            "otlab's WebGL view sends ~1 kB per frame and turns the camera in the browser (block above).",
             "", *lines, ""])
 
 

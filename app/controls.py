@@ -11,6 +11,10 @@ from panel.viewable import Viewer
 from .runner import AnimationRunner
 
 
+#: shown while the server's workers are shared by more work than they can do at full speed
+SERVER_BUSY = "Server busy: frames slowed so that every page keeps moving"
+
+
 class PlayerControls(Viewer):
     """Widgets bound to an :class:`AnimationRunner`; ``on_reset`` restarts the demo."""
 
@@ -28,11 +32,13 @@ class PlayerControls(Viewer):
         self.busy = pn.indicators.LoadingSpinner(value=False, size=28, visible=False)
         self.busy_text = pn.pane.HTML("<i>computing the next frame…</i>", visible=False, margin=(14, 4),
                                       css_classes=["otlab-busy"])
+        self.server_busy = pn.pane.HTML(f"<b>⚠ {SERVER_BUSY}</b>", visible=False, margin=(14, 4),
+                                        css_classes=["otlab-server-busy"], styles={"color": "#b35806"})
         self.play.param.watch(self._toggle, "value")
         self.step.on_click(self._step)
         self.reset.on_click(self._reset)
         self.speed.link(runner, value="speed")
-        runner.param.watch(self._update, ["fps", "frames", "busy", "playing"])
+        runner.param.watch(self._update, ["fps", "frames", "busy", "playing", "slowed"])
 
     def _readout(self):
         r = self.runner
@@ -58,11 +64,13 @@ class PlayerControls(Viewer):
                 self.play.name = _play_label(event.new)
             elif event.name == "busy":
                 self.busy.visible = self.busy.value = self.busy_text.visible = event.new
+            elif event.name == "slowed":
+                self.server_busy.visible = event.new
         self.readout.object = self._readout()
 
     def __panel__(self):
         return pn.FlexBox(self.play, self.step, self.reset, self.speed, self.readout, self.busy, self.busy_text,
-                          align_items="center", flex_wrap="wrap", sizing_mode="stretch_width")  # wraps in narrow pages
+                          self.server_busy, align_items="center", flex_wrap="wrap", sizing_mode="stretch_width")  # wraps in narrow pages
 
 
 def _play_label(playing: bool) -> str:

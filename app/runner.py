@@ -1,26 +1,36 @@
-"""The animation runner: one loop per session, the work in a worker thread, frames dropped not queued.
+"""The animation runner: one per session, frames computed by the server's shared workers, dropped not queued.
 
-A periodic callback on the session's event loop polls every ``POLL_MS``: when the worker's frame is
-ready and due (``speed`` frames per second), it is applied (on the event loop, so Bokeh models are only
-touched there) and, when playing, the next frame is submitted at once so that it computes while this
-one is on screen. At most one frame is ever in flight or waiting, so a slow computation drops frames
-instead of queueing them, and sliders stay responsive (the event loop never waits for the solver). A
-frame computed for stale parameters (the model's ``generation`` moved on) is discarded. ``stop()`` ends
-everything; views call it when their session is destroyed. A session whose page has closed (no
-connection) computes nothing and polls once a second while it waits to be destroyed.
+A cheap timer (Tornado's, on the session's event loop) polls every ``POLL_MS``; when there is something to
+do — the worker's frame is ready and due (``speed`` frames per second), a frame is wanted and none is in
+flight, or the busy indicator must show — it runs :meth:`_tick` inside the session's document (Bokeh's
+``add_next_tick_callback``, which holds the document's lock and sends the changes; in Jupyter, directly).
+There the frame is applied (Bokeh models are only touched there) and, when playing, the next frame is
+submitted at once so that it computes while this one is on screen. At most one frame is ever in flight or
+waiting, so a slow computation drops frames instead of queueing them, and sliders stay responsive (the
+event loop never waits for the solver). A frame computed for stale parameters (the model's
+``generation`` moved on) is discarded. ``stop()`` ends everything; views call it when their session is
+destroyed. A session whose page has closed (no connection) computes nothing and polls once a second while
+it waits to be destroyed.
 
-The same runner works in a served app and in Jupyter (both run periodic callbacks on their IOLoop).
+Frames are computed by the process's :class:`~otlab.app.scheduler.FrameScheduler` (one worker per core,
+the least-served session first); when this session's frames wait longer than a frame's period for a
+worker, ``slowed`` is set and the player says the server is busy.
+
+Measured with 10 sessions on 2 cores: Panel's periodic callbacks every 15 ms (its busy-state bookkeeping,
+ids, logging) took a third of the event loop's time; the plain timer costs a few microseconds a tick.
 """
 from __future__ import annotations
 
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import panel as pn
 import param
 from panel.io.document import hold
+from tornado.ioloop import PeriodicCallback
+
+from . import scheduler as scheduling
 
 #: how often the event loop checks the worker (ms)
 POLL_MS = 15
@@ -31,7 +41,7 @@ BUSY_AFTER = 0.5
 
 
 class AnimationRunner(param.Parameterized):
-    """Runs ``compute()`` (worker thread) and ``apply(frame)`` (event loop) as an animation.
+    """Runs ``compute()`` (a frame worker) and ``apply(frame)`` (the session's document) as an animation.
 
     ``is_current(frame)`` tells whether a finished frame still matches the model's parameters.
     """
@@ -41,27 +51,36 @@ class AnimationRunner(param.Parameterized):
     fps = param.Number(default=0.0, constant=True, doc="frames per second actually applied")
     frames = param.Integer(default=0, constant=True, doc="frames applied since the start")
     busy = param.Boolean(default=False, constant=True, doc="a frame has been computing for > BUSY_AFTER s")
+    slowed = param.Boolean(default=False, constant=True,
+                           doc="frames wait for a worker longer than a frame's period: the server is busy")
     error = param.String(default="", constant=True, doc="the last computation error, shown to the user")
 
     def __init__(self, compute: Callable[[], Any], apply: Callable[[Any], None],
-                 is_current: Callable[[Any], bool] = lambda frame: True, **params):
+                 is_current: Callable[[Any], bool] = lambda frame: True,
+                 scheduler: Optional[scheduling.FrameScheduler] = None, **params):
         super().__init__(**params)
         self._compute, self._apply, self._is_current = compute, apply, is_current
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="otlab-frame")
+        self._scheduler = scheduler  # None: the process's shared scheduler
+        self._account = scheduling.Account()
         self._future = None
         self._submitted_at = 0.0
         self._last_frame_at = None
         self._want_one = True  # show the first frame even when paused
-        self._callback = None
+        self._timer = None
+        self._doc = None  # the served session's document, None in Jupyter and tests
+        self._tick_pending = False
         self._stopped = False
         self._session = None  # the served session (Bokeh's ServerSession), None in Jupyter and tests
 
     def start(self):
         """Start polling (idempotent). Call from the session (or notebook) that shows the animation."""
-        if self._callback is None and not self._stopped:
-            context = getattr(pn.state.curdoc, "session_context", None)
+        if self._timer is None and not self._stopped:
+            doc = pn.state.curdoc
+            context = getattr(doc, "session_context", None)
             self._session = getattr(context, "_session", None)
-            self._callback = pn.state.add_periodic_callback(self._tick, period=POLL_MS)
+            self._doc = doc if context is not None else None
+            self._timer = PeriodicCallback(self._poll, POLL_MS)
+            self._timer.start()
         return self
 
     def watched(self) -> bool:
@@ -75,38 +94,68 @@ class AnimationRunner(param.Parameterized):
         self._want_one = True
 
     def stop(self):
-        """Stop the loop and the worker; pending work is dropped."""
+        """Stop the loop; a frame still waiting for a worker is dropped."""
         self._stopped = True
         self.playing = False
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self._future is not None:
+            self._future.cancel()
+
+    @param.depends("playing", watch=True)
+    def _paused(self):
+        if not self.playing and self.slowed:
+            with param.edit_constant(self):
+                self.slowed = False
+
+    def _poll(self):
+        """The timer's tick, outside the document: cheap checks; any work goes to :meth:`_tick`."""
+        watched = self.watched()
+        period = POLL_MS if watched else IDLE_POLL_MS  # measured: ticks every 15 ms cost ~0.04 core a session
+        if self._timer is not None and self._timer.callback_time != period:
+            self._timer.callback_time = period
+        if self._tick_pending or self._next_action(time.perf_counter(), watched) is None:
+            return
+        if self._doc is None:
+            self._tick()
+        else:
+            self._tick_pending = True
+            self._doc.add_next_tick_callback(self._tick_in_document)
+
+    def _tick_in_document(self):
+        self._tick_pending = False
+        if not self._stopped:
+            self._tick()
+
+    def _next_action(self, now: float, watched: bool) -> Optional[str]:
+        """What a tick would do now: "busy" (show the indicator), "finish" (apply the ready frame),
+        "submit" (start the next frame) or None."""
+        if self._future is not None:
+            if not self._future.done():
+                return "busy" if now - self._submitted_at > BUSY_AFTER and not self.busy else None
+            # due at the tick nearest to one period after the last frame: with a strict ">=", ticks every
+            # 15 ms and a 33 ms period showed frames every 45 ms (22 fps at "30 fps")
+            due = self._last_frame_at is None or now - self._last_frame_at >= 1.0 / self.speed - POLL_MS / 2000
+            return "finish" if due or self._want_one else None  # early: shown when due (the only one kept)
+        return "submit" if (self._want_one or self.playing) and watched and not self._stopped else None
 
     def _tick(self):
         now = time.perf_counter()
         watched = self.watched()
-        period = POLL_MS if watched else IDLE_POLL_MS  # measured: ticks every 15 ms cost ~0.04 core a session
-        if self._callback is not None and self._callback.period != period:
-            self._callback.period = period
-        if self._future is not None:
-            if not self._future.done():
-                if now - self._submitted_at > BUSY_AFTER and not self.busy:
-                    with param.edit_constant(self):
-                        self.busy = True
-                return
-            # due at the tick nearest to one period after the last frame: with a strict ">=", ticks every
-            # 15 ms and a 33 ms period showed frames every 45 ms (22 fps at "30 fps")
-            due = self._last_frame_at is None or now - self._last_frame_at >= 1.0 / self.speed - POLL_MS / 2000
-            if not (due or self._want_one):
-                return  # the next frame is ready early: show it when due (it is the only one kept)
+        action = self._next_action(now, watched)
+        if action == "busy":
+            with param.edit_constant(self):
+                self.busy = True
+            return
+        if action == "finish":
             self._finish(self._future, now)
             self._future = None
-        if (self._want_one or self.playing) and watched:
-            # compute the next frame right away, while this one is on screen
+            action = self._next_action(now, watched)
+        if action == "submit":  # compute the next frame right away, while this one is on screen
             self._want_one = False
             self._submitted_at = now
-            self._future = self._executor.submit(self._compute)
+            self._future = (self._scheduler or scheduling.shared()).submit(self._account, self._compute)
 
     def _finish(self, future, now):
         with param.edit_constant(self):
@@ -123,6 +172,10 @@ class AnimationRunner(param.Parameterized):
                 return
             if self.error:
                 self.error = ""
+            threshold = (0.5 if self.slowed else 1.0) / self.speed  # on past a period of waiting, off below half
+            slowed = self.playing and self._account.waited > threshold
+            if slowed != self.slowed:
+                self.slowed = slowed
             fps = self.fps
             if self._last_frame_at is not None:
                 rate = 1.0 / max(now - self._last_frame_at, 1e-6)

@@ -3,6 +3,7 @@ import threading
 import time
 
 from otlab.app.runner import AnimationRunner
+from otlab.app.scheduler import FrameScheduler
 
 
 class SlowCounter:
@@ -34,6 +35,7 @@ def test_frames_are_dropped_not_queued_and_stale_frames_discarded():
     work, applied = SlowCounter(), []
     runner = AnimationRunner(work.compute, applied.append, lambda f: f[0] == work.generation, playing=True, speed=60)
     runner._tick()                      # submits the first frame
+    settle(runner, lambda: work.calls == 1)
     for _ in range(20):                 # the worker is busy: ticks drop, nothing queues
         runner._tick()
     assert work.calls == 1 and applied == []
@@ -74,9 +76,9 @@ class Session:
     connection_count = 1
 
 
-def test_a_session_without_a_browser_computes_nothing_and_stop_ends_the_worker():
-    """A closed page (no connection) submits no work until a browser connects again; stop() ends the loop and
-    the worker thread."""
+def test_a_session_without_a_browser_computes_nothing_and_stop_drops_its_waiting_frame():
+    """A closed page (no connection) submits no work until a browser connects again; stop() ends the loop
+    and cancels a frame still waiting for a worker."""
     work, applied = SlowCounter(), []
     work.release.set()
     runner = AnimationRunner(work.compute, applied.append, playing=True, speed=60)
@@ -92,9 +94,47 @@ def test_a_session_without_a_browser_computes_nothing_and_stop_ends_the_worker()
     assert work.calls == calls and not runner.watched()
     session.connection_count = 1
     settle(runner, lambda: work.calls > calls + 2)
-    workers = [t for t in threading.enumerate() if t.name.startswith("otlab-frame")]
-    assert workers
     runner.stop()
-    for t in workers:
-        t.join(5)
-    assert not any(t.is_alive() for t in workers) and not runner.playing
+    assert not runner.playing
+
+    blocker, waiting = SlowCounter(), SlowCounter()
+    pool = FrameScheduler(workers=1)
+    busy = AnimationRunner(blocker.compute, applied.append, scheduler=pool)
+    queued = AnimationRunner(waiting.compute, applied.append, scheduler=pool)
+    busy._tick()
+    settle(busy, lambda: blocker.calls == 1)  # the only worker is taken
+    queued._tick()
+    queued.stop()
+    blocker.release.set()
+    settle(busy, lambda: busy.frames == 1)
+    time.sleep(0.05)
+    assert waiting.calls == 0 and queued._future.cancelled()
+    busy.stop()
+
+
+def test_the_server_is_busy_when_frames_wait_longer_than_a_period():
+    """Two sessions on one worker, each frame 30 ms, 60 frames/s asked: each waits for the other's frame,
+    ~30 ms > 1/60 s, so both say the server is busy; one session alone does not; pausing clears it."""
+    pool = FrameScheduler(workers=1)
+
+    def frame():
+        time.sleep(0.03)
+        return 0
+
+    runners = [AnimationRunner(frame, lambda f: None, scheduler=pool, playing=True, speed=60) for _ in range(2)]
+
+    def run(active, seconds):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            for runner in active:
+                runner._tick()
+            time.sleep(0.002)
+
+    run(runners[:1], 0.6)
+    assert not runners[0].slowed and runners[0].frames > 5
+    run(runners, 1.0)
+    assert all(r.slowed for r in runners)
+    runners[0].playing = False
+    assert not runners[0].slowed
+    for r in runners:
+        r.stop()

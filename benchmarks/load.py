@@ -1,0 +1,402 @@
+"""A classroom on one server: many sessions at once, a newcomer's wait, and memory over open/close cycles.
+
+Each simulated student is a Bokeh websocket client (what a browser's page does, without drawing): it
+loads a demo's page (HTTP, which builds the session), connects its websocket, pulls the document, says
+the page is ready (Bokeh's ``document_ready`` event, which starts the animation) and then counts the
+updates the server pushes (one per frame applied). Students are spread over the animated demos. While
+they play, a real page in headless Chromium joins several times, timed from ``goto`` to its first frame
+on screen.
+
+Phases (one server, started here unless ``--url`` names one, e.g. behind a reverse proxy):
+
+1. **load**: ``--sessions`` students join ``--stagger`` s apart and play for ``--seconds``: sessions held,
+   errors (refused pages, closed websockets, protocol errors, tracebacks in the server's log), updates/s
+   per session (median and worst by demo), how many saw the "server busy" message, the server's memory
+   and CPU; a newcomer's time to first update (the websocket clients, and Chromium) p50/p95.
+2. **cycles**: ``--cycles`` sessions opened and closed one after another (each waits for its first
+   update); the server's memory and threads after the first ``--cycles // 10`` and after all, each
+   measured once the closed sessions have been destroyed (Bokeh drops a session 15–30 s after its page
+   closed), and the server's CPU while idle afterwards (a periodic callback or worker left running would
+   show there).
+
+Usage: python benchmarks/load.py [--sessions 50] [--seconds 60] [--cycles 200] [--url URL --pids PID ...]
+       [--write docs/benchmarks.md]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from tornado.websocket import websocket_connect
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from helpers import CHROMIUM_ARGS, CHROMIUM, free_port, wait_until_serving  # noqa: E402
+
+#: the animated demos the students play (round robin)
+DEMOS = ["annealing", "flows", "sorting", "swarms", "power_diagrams", "barycenters", "shapes3d", "swarms3d"]
+#: a session whose first update takes longer than this counts as an error (s)
+JOIN_TIMEOUT = 60.0
+#: the player's "server busy" message (a pane in the document, made visible by an update)
+BUSY_TEXT = "Server busy"
+
+
+def find_model(node, text: str):
+    """The id of the model in a document's JSON whose ``text`` attribute contains ``text`` (or None)."""
+    if isinstance(node, dict):
+        attributes = node.get("attributes")
+        if node.get("type") == "object" and isinstance(attributes, dict) and text in str(attributes.get("text", "")):
+            return node.get("id")
+        children = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    for child in children:
+        found = find_model(child, text)
+        if found:
+            return found
+    return None
+
+
+def shows(content: str, model_id: str) -> bool:
+    """Whether an update (PATCH-DOC content) makes the model ``model_id`` visible."""
+    if not model_id or model_id not in content:
+        return False
+    return any(e.get("attr") == "visible" and e.get("new") is True and e.get("model", {}).get("id") == model_id
+               for e in json.loads(content).get("events", []))
+
+
+class Student:
+    """One simulated page: ``join()`` then ``listen()`` until ``leave()``."""
+
+    def __init__(self, base: str, slug: str):
+        self.base, self.slug = base, slug
+        self.first_update = None  # seconds from the page request to the first update after "ready"
+        self.updates = []  # arrival times (perf_counter) of the updates
+        self.errors = []
+        self.saw_busy = False
+        self._socket = None
+        self._closing = False
+
+    async def join(self):
+        from bokeh.client.websocket import WebSocketClientConnectionWrapper
+        from bokeh.document import Document
+        from bokeh.document.events import MessageSentEvent
+        from bokeh.events import DocumentReady
+        from bokeh.protocol import Protocol
+
+        start = time.perf_counter()
+        try:
+            page = await AsyncHTTPClient().fetch(self.base + self.slug, request_timeout=JOIN_TIMEOUT)
+            token = re.search(r'"token":"([^"]+)"', page.body.decode()).group(1)
+            address = re.sub("^http", "ws", self.base) + self.slug + "/ws"
+            self._socket = await websocket_connect(address, subprotocols=["bokeh", token],
+                                                   max_message_size=64 * 2**20)
+        except (HTTPClientError, OSError, AttributeError) as err:
+            self.errors.append(f"join: {type(err).__name__}: {err}")
+            return
+        protocol = Protocol()
+        wrapper = WebSocketClientConnectionWrapper(self._socket)
+        await self._read()  # ACK
+        await protocol.create("PULL-DOC-REQ").send(wrapper)
+        _, document = await self._read()
+        self._busy_id = find_model(json.loads(document), BUSY_TEXT)
+        await protocol.create("PATCH-DOC", [MessageSentEvent(Document(), "bokeh_event", DocumentReady())]).send(wrapper)
+        self._joined_at = start
+
+    async def _read(self):
+        """The next message as (type, content text), None once closed. Only the small header is parsed:
+        decoding every update's content (as Bokeh's own client does) cost the clients more CPU than the
+        server spent making them."""
+        header = await self._socket.read_message()
+        if header is None:
+            return None
+        header = json.loads(header)
+        await self._socket.read_message()  # metadata
+        content = await self._socket.read_message()
+        for _ in range(2 * header.get("num_buffers", 0)):  # each buffer: its reference, then its bytes
+            await self._socket.read_message()
+        return header["msgtype"], content or ""
+
+    async def listen(self):
+        """Count updates until the socket closes (an error unless ``leave()`` closed it)."""
+        if self._socket is None:
+            return
+        while True:
+            try:
+                message = await self._read()
+            except Exception as err:  # a malformed message from the server
+                self.errors.append(f"read: {type(err).__name__}: {err}")
+                return
+            if message is None:
+                if not self._closing:
+                    self.errors.append("the server closed the websocket")
+                return
+            kind, content = message
+            if kind == "ERROR":
+                self.errors.append(f"server error: {content[:200]}")
+            elif kind == "PATCH-DOC":
+                now = time.perf_counter()
+                if self.first_update is None:
+                    self.first_update = now - self._joined_at
+                self.updates.append(now)
+                if not self.saw_busy and shows(content, self._busy_id):
+                    self.saw_busy = True
+
+    def rate(self, since: float, until: float) -> float:
+        """Updates per second received between two perf_counter times."""
+        return sum(since <= t < until for t in self.updates) / (until - since)
+
+    def leave(self):
+        self._closing = True
+        if self._socket is not None:
+            self._socket.close()
+
+
+class ServerProbe:
+    """The server's processes (a pid and its children): memory, threads and CPU time from /proc."""
+
+    def __init__(self, pids):
+        self.roots = list(pids)
+
+    def pids(self):
+        found, todo = [], list(self.roots)
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            with contextlib.suppress(OSError):
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with contextlib.suppress(OSError):
+                        todo += [int(c) for c in open(f"/proc/{pid}/task/{task}/children").read().split()]
+        return found
+
+    def _status(self, field):
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith(field + ":"):
+                        total += int(line.split()[1])
+        return total
+
+    def memory_mb(self) -> float:
+        return self._status("VmRSS") / 1024
+
+    def threads(self) -> int:
+        return self._status("Threads")
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+
+@contextlib.contextmanager
+def server(log_path: pathlib.Path, num_procs: int = 1, port: int = 0):
+    """``otlab serve`` (CPU, warm-up included) on ``port`` (a free one by default): yields (url, process)."""
+    port = port or free_port()
+    env = dict(os.environ, OTLAB_DEVICE="cpu", KEOPS_VERBOSE="0")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "otlab.app", "serve", "--port", str(port), "--no-show",
+                                 "--device", "cpu", "--num-procs", str(num_procs)], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, text=True)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            wait_until_serving(url, proc, 180, "otlab serve")
+            yield url, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+#: exceptions Tornado logs when it writes to a page that has just closed: not errors of the app
+DISCONNECTS = ("WebSocketClosedError", "StreamClosedError")
+
+
+def tracebacks(log_path) -> int:
+    """Tracebacks in the server's log, less the disconnect noise."""
+    if not log_path:
+        return 0
+    blocks = open(log_path).read().split("Traceback (most recent call last):")[1:]
+    return sum(not any(name in block for name in DISCONNECTS) for block in blocks)
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
+
+
+async def newcomer_in_chromium(browser, base: str, slug: str = "annealing") -> float:
+    """Seconds from a fresh page's ``goto`` to its frame counter showing a first frame (Chromium)."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 720})
+    start = time.perf_counter()
+    await page.goto(base + slug, timeout=JOIN_TIMEOUT * 1000)
+    await page.locator(".otlab-frame").filter(has_text=re.compile("[1-9]")).first.wait_for(
+        timeout=JOIN_TIMEOUT * 1000)
+    elapsed = time.perf_counter() - start
+    await page.close()
+    return elapsed
+
+
+async def load_phase(base, sessions, seconds, stagger, probe, log_path, browser_trials):
+    """``sessions`` students play for ``seconds``; returns the phase's numbers."""
+    students = [Student(base, DEMOS[k % len(DEMOS)]) for k in range(sessions)]
+    tasks, cpu0, own0, t0 = [], probe.cpu_seconds(), time.process_time(), time.perf_counter()
+    for student in students:
+        await asyncio.wait_for(student.join(), JOIN_TIMEOUT)
+        tasks.append(asyncio.ensure_future(student.listen()))
+        await asyncio.sleep(stagger)
+    joined = time.perf_counter()
+    newcomers = []
+    if browser_trials:
+        from playwright.async_api import async_playwright
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for _ in range(browser_trials):  # a real page joins the loaded server
+                await asyncio.sleep(seconds / (browser_trials + 1))
+                try:
+                    newcomers.append(await newcomer_in_chromium(browser, base))
+                except Exception as err:  # a page that never shows its first frame: an error, not a crash here
+                    students[0].errors.append(f"browser newcomer: {type(err).__name__}: {err}")
+            await browser.close()
+    await asyncio.sleep(max(0.0, joined + seconds - time.perf_counter()))
+    end = time.perf_counter()
+    memory, threads, cpu = probe.memory_mb(), probe.threads(), (probe.cpu_seconds() - cpu0) / (end - t0)
+    clients_cpu = (time.process_time() - own0) / (end - t0)
+    for student in students:
+        student.leave()
+    await asyncio.gather(*tasks)
+    late = [s for s in students if s.first_update is None]
+    for s in late:
+        s.errors.append("no update received")
+    window = (joined + 0.25 * seconds, end)  # all joined, first frames past
+    rates = {}
+    for s in students:
+        rates.setdefault(s.slug, []).append(s.rate(*window))
+    return {"sessions": sessions, "held": sum(not s.errors for s in students),
+            "errors": sum(len(s.errors) for s in students) + tracebacks(log_path),
+            "error_texts": sorted({e for s in students for e in s.errors})[:5],
+            "first_update": [s.first_update for s in students if s.first_update is not None],
+            "browser_newcomer": newcomers, "rates": rates, "busy": sum(s.saw_busy for s in students),
+            "memory_mb": memory, "threads": threads, "cpu_cores": cpu, "clients_cpu_cores": clients_cpu}
+
+
+async def settle(probe, baseline_threads, timeout=75.0):
+    """Wait until the closed sessions are destroyed: the thread count back to ``baseline_threads`` and
+    the CPU quiet (or ``timeout``); returns (memory MB, threads, idle CPU cores over 5 s)."""
+    deadline = time.perf_counter() + timeout
+    await asyncio.sleep(35.0)  # Bokeh checks for unused sessions every 17 s and drops them after 15 s
+    while probe.threads() > baseline_threads and time.perf_counter() < deadline:
+        await asyncio.sleep(2.0)
+    cpu0 = probe.cpu_seconds()
+    await asyncio.sleep(5.0)
+    return probe.memory_mb(), probe.threads(), (probe.cpu_seconds() - cpu0) / 5.0
+
+
+async def cycles_phase(base, cycles, probe):
+    """Open and close ``cycles`` sessions one after another; memory and threads after 10% and after all."""
+    baseline_threads, errors, marks = probe.threads(), 0, {}
+    for k in range(cycles):
+        student = Student(base, DEMOS[k % len(DEMOS)])
+        await asyncio.wait_for(student.join(), JOIN_TIMEOUT)
+        listening = asyncio.ensure_future(student.listen())
+        deadline = time.perf_counter() + JOIN_TIMEOUT
+        while student.first_update is None and not student.errors and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        student.leave()
+        await listening
+        errors += len(student.errors) + (student.first_update is None)
+        if k + 1 in (max(1, cycles // 10), cycles):
+            marks[k + 1] = await settle(probe, baseline_threads)
+    return {"cycles": cycles, "errors": errors, "marks": marks, "baseline_threads": baseline_threads}
+
+
+def report(load, cycles, args) -> list:
+    """Markdown lines for docs/benchmarks.md."""
+    first, browser = load["first_update"], load["browser_newcomer"]
+    lines = [f"Measured {datetime.date.today()} with `benchmarks/load.py --sessions {args.sessions} --seconds "
+             f"{args.seconds} --cycles {args.cycles}` ({os.cpu_count()} CPU cores shared by the server, the "
+             f"clients and Chromium; the server on CPU{', behind ' + args.via if args.via else ''}).", "",
+             "| measure | value |", "|---|---|",
+             f"| sessions held / asked | {load['held']} / {load['sessions']} |",
+             f"| errors | {load['errors']} {'(' + '; '.join(load['error_texts']) + ')' if load['errors'] else ''} |",
+             f"| newcomer, first update (websocket clients, while joining) p50 / p95 | "
+             f"{percentile(first, 0.5):.2f} s / {percentile(first, 0.95):.2f} s |"]
+    if browser:
+        lines.append(f"| newcomer in Chromium under full load, `goto` → first frame, p50 / worst of {len(browser)} | "
+                     f"{percentile(browser, 0.5):.2f} s / {max(browser):.2f} s |")
+    lines += [f"| sessions that saw \"server busy\" | {load['busy']} |",
+              f"| CPU while loaded: server / the websocket clients | {load['cpu_cores']:.2f} / "
+              f"{load['clients_cpu_cores']:.2f} cores |",
+              f"| server memory / threads while loaded | {load['memory_mb']:.0f} MB / {load['threads']} |", "",
+              "| demo | sessions | updates/s per session: median | worst |", "|---|---|---|---|"]
+    for slug, rates in load["rates"].items():
+        lines.append(f"| {slug} | {len(rates)} | {statistics.median(rates):.1f} | {min(rates):.1f} |")
+    if cycles:
+        (k1, (m1, t1, c1)), (k2, (m2, t2, c2)) = sorted(cycles["marks"].items())
+        lines += ["", f"Open/close cycles: {cycles['cycles']} sessions one after another, {cycles['errors']} errors; "
+                  f"after {k1}: {m1:.0f} MB, {t1} threads; after {k2}: {m2:.0f} MB ({100 * (m2 - m1) / m1:+.1f}%), "
+                  f"{t2} threads (before the cycles: {cycles['baseline_threads']}); idle server afterwards: "
+                  f"{c2:.3f} cores."]
+    return lines
+
+
+async def run(args, base, probe, log_path):
+    load = await load_phase(base, args.sessions, args.seconds, args.stagger, probe, log_path, args.browser_trials)
+    print(json.dumps({k: v for k, v in load.items() if k != "first_update"}, indent=1, default=str), flush=True)
+    cycles = await cycles_phase(base, args.cycles, probe) if args.cycles else None
+    if cycles:
+        print(json.dumps(cycles, indent=1), flush=True)
+    return load, cycles
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the sessions play together")
+    parser.add_argument("--stagger", type=float, default=0.2, help="seconds between two students joining")
+    parser.add_argument("--cycles", type=int, default=200, help="sessions opened and closed (0: none)")
+    parser.add_argument("--browser-trials", type=int, default=5, help="Chromium newcomers during the load")
+    parser.add_argument("--url", help="a running server (e.g. behind a proxy) instead of one started here")
+    parser.add_argument("--pids", type=int, nargs="*", default=(), help="its process ids (memory, CPU)")
+    parser.add_argument("--via", default="", help="how --url is reached, for the report (e.g. 'nginx, 2 processes')")
+    parser.add_argument("--write", help="the Markdown file to record the results in (docs/benchmarks.md)")
+    args = parser.parse_args(argv)
+    log_path = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"otlab-load-{os.getpid()}.log"
+    with contextlib.ExitStack() as stack:
+        if args.url:
+            base, pids, log_path = args.url.rstrip("/") + "/", args.pids, None
+        else:
+            base, proc = stack.enter_context(server(log_path))
+            pids = [proc.pid]
+        load, cycles = asyncio.run(run(args, base, ServerProbe(pids), log_path))
+    lines = report(load, cycles, args)
+    print("\n".join(lines))
+    if args.write:
+        from bench_sinkhorn import replace_block
+        replace_block(args.write, "bench:load" + ("-proxy" if args.url else ""),
+                      ["### A classroom on one server (`benchmarks/load.py`)" + (f" — {args.via}" if args.via else ""),
+                       "", *lines])
+    return load, cycles
+
+
+if __name__ == "__main__":
+    main()

@@ -89,6 +89,19 @@ class DemoView(Viewer):
         if event.new:
             self.say(f"The solver stopped: {event.new}")
 
+    def _refused_from_url(self, values: Dict[str, object]) -> None:
+        """The URL's ``values`` (parameter name -> value) did not all fit the model: set those that do, one
+        by one, and say which were ignored (their defaults kept). The values are shown, never evaluated."""
+        refused = []
+        for name, value in values.items():
+            try:
+                setattr(self.model, name, value)
+            except (ValueError, TypeError):
+                refused.append(f"`{name}={str(value).replace('`', '')[:40]}`")
+        if refused:
+            self.say(f"Ignored from the URL (malformed or out of range; the defaults are kept): "
+                     f"{', '.join(refused)}", kind="warning")
+
     def start_session(self, url_params: Union[Iterable[str], Dict[str, str]]) -> None:
         """Start the animation; when served, stop it with the session and mirror the model's parameters
         ``url_params`` in the URL (a dict maps parameter names to query names, for pages with two models).
@@ -101,6 +114,6 @@ class DemoView(Viewer):
             pn.state.on_session_destroyed(lambda context: self.runner.stop())
             if pn.state.location is not None:
                 names = url_params if isinstance(url_params, dict) else {name: name for name in url_params}
-                pn.state.location.sync(self.model, names)
+                pn.state.location.sync(self.model, names, on_error=self._refused_from_url)
         else:
             self.runner.start()

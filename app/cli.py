@@ -6,6 +6,7 @@ import os
 import sys
 import time
 
+from .scheduler import WORKERS_ENV, default_workers
 from .settings import DEVICE_ENV
 
 
@@ -37,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
     serve.add_argument("--allow-websocket-origin", action="append", default=None, metavar="HOST[:PORT]",
                        help="extra origins allowed to connect (repeatable)")
-    serve.add_argument("--num-procs", type=int, default=1, help="worker processes (0: one per core)")
+    serve.add_argument("--num-procs", type=int, default=1, help="server processes (0: one per core)")
+    serve.add_argument("--frame-workers", type=int, default=None, metavar="N",
+                       help="threads computing frames, per process (default: the cores / the processes)")
     serve.add_argument("--no-warm-up", action="store_true", help="skip the solver warm-up")
     return parser
 
@@ -45,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     os.environ[DEVICE_ENV] = args.device
+    if args.frame_workers is not None:
+        if args.frame_workers < 1:
+            print(f"otlab: --frame-workers must be >= 1, got {args.frame_workers}", file=sys.stderr)
+            return 2
+        os.environ[WORKERS_ENV] = str(args.frame_workers)  # read by each process's scheduler
+    elif args.num_procs != 1 and WORKERS_ENV not in os.environ:  # the processes share the cores
+        cores = default_workers()
+        os.environ[WORKERS_ENV] = str(max(1, cores // (args.num_procs or cores)))
     from .settings import default_device
     device = default_device()  # validates, e.g. --device cuda without a GPU
     if device == "cuda":

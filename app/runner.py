@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 import traceback
+import weakref
 from typing import Any, Callable, Optional
 
 import panel as pn
@@ -55,6 +56,13 @@ class AnimationRunner(param.Parameterized):
                            doc="frames wait for a worker longer than a frame's period: the server is busy")
     error = param.String(default="", constant=True, doc="the last computation error, shown to the user")
 
+    _running = weakref.WeakSet()  # the runners whose timer runs, for the server's load report
+
+    @classmethod
+    def running(cls) -> int:
+        """How many runners of this process have a running timer (started and not stopped)."""
+        return len(cls._running)
+
     def __init__(self, compute: Callable[[], Any], apply: Callable[[Any], None],
                  is_current: Callable[[Any], bool] = lambda frame: True,
                  scheduler: Optional[scheduling.FrameScheduler] = None, **params):
@@ -81,6 +89,7 @@ class AnimationRunner(param.Parameterized):
             self._doc = doc if context is not None else None
             self._timer = PeriodicCallback(self._poll, POLL_MS)
             self._timer.start()
+            AnimationRunner._running.add(self)
         return self
 
     def watched(self) -> bool:
@@ -100,6 +109,7 @@ class AnimationRunner(param.Parameterized):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        AnimationRunner._running.discard(self)
         if self._future is not None:
             self._future.cancel()
 

@@ -1,6 +1,10 @@
 """Serving: ``pn.serve`` of per-session factories for the gallery and each demo."""
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
 import panel as pn
 
 from otlab.demos.meshes import MAX_BYTES as LARGEST_UPLOAD
@@ -32,10 +36,31 @@ def routes():
     return pages
 
 
+def load_report() -> str:
+    """One line on this process's load: sessions alive, animations running, Panel periodic callbacks,
+    frame jobs waiting, threads. ``kill -USR1 <pid>`` prints it on the server's output (benchmarks/load.py
+    reads it to check that closed sessions leave nothing running)."""
+    from . import scheduler
+    from .runner import AnimationRunner
+
+    callbacks = sum(len(cbs) for cbs in list(pn.state._periodic.values()))
+    sessions = sum(len(list(context.sessions)) for server, *_ in list(pn.state._servers.values())
+                   for context in server._tornado.applications.values())
+    return (f"otlab load: pid={os.getpid()} sessions={sessions} "
+            f"animations={AnimationRunner.running()} periodic_callbacks={callbacks} "
+            f"frames_waiting={scheduler.shared().waiting()} threads={threading.active_count()}")
+
+
+def _print_load_report(signum, frame):
+    print(load_report(), flush=True)
+
+
 def serve(port=5006, address="127.0.0.1", show=True, websocket_origin=None, num_procs=1, threaded=False):
     """Serve the app; prints the URL. Blocks unless ``threaded`` (then returns the server)."""
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"] + list(websocket_origin or [])
     url = f"http://{address}:{port}/"
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGUSR1"):
+        signal.signal(signal.SIGUSR1, _print_load_report)  # inherited by --num-procs' processes
     print(f"otlab is serving the gallery at {url}", flush=True)
     return pn.serve(routes(), port=port, address=address, show=show, websocket_origin=origins,
                     num_procs=num_procs, static_dirs={"assets": str(ASSETS)}, title="otlab",

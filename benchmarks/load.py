@@ -7,7 +7,8 @@ updates the server pushes (one per frame applied). Students are spread over the 
 they play, a real page in headless Chromium joins several times, timed from ``goto`` to its first frame
 on screen.
 
-Phases (one server, started here unless ``--url`` names one, e.g. behind a reverse proxy):
+Phases (on ``otlab serve`` started here, warm-up included; with ``--proxy N``, N of them behind nginx
+configured as docs/deploy.md says):
 
 1. **load**: ``--sessions`` students join ``--stagger`` s apart and play for ``--seconds``: sessions held,
    errors (refused pages, closed websockets, protocol errors, tracebacks in the server's log), updates/s
@@ -19,7 +20,7 @@ Phases (one server, started here unless ``--url`` names one, e.g. behind a rever
    closed), and the server's CPU while idle afterwards (a periodic callback or worker left running would
    show there).
 
-Usage: python benchmarks/load.py [--sessions 50] [--seconds 60] [--cycles 200] [--url URL --pids PID ...]
+Usage: python benchmarks/load.py [--sessions 50] [--seconds 60] [--cycles 200] [--num-procs 1] [--proxy N]
        [--write docs/benchmarks.md]
 """
 from __future__ import annotations
@@ -32,17 +33,18 @@ import json
 import os
 import pathlib
 import re
+import signal
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
-from helpers import CHROMIUM_ARGS, CHROMIUM, free_port, wait_until_serving  # noqa: E402
+from helpers import CHROMIUM, CHROMIUM_ARGS, proxied_app, served_app  # noqa: E402
 
 #: the animated demos the students play (round robin)
 DEMOS = ["annealing", "flows", "sorting", "swarms", "power_diagrams", "barycenters", "shapes3d", "swarms3d"]
@@ -102,7 +104,9 @@ class Student:
             page = await AsyncHTTPClient().fetch(self.base + self.slug, request_timeout=JOIN_TIMEOUT)
             token = re.search(r'"token":"([^"]+)"', page.body.decode()).group(1)
             address = re.sub("^http", "ws", self.base) + self.slug + "/ws"
-            self._socket = await websocket_connect(address, subprotocols=["bokeh", token],
+            cookies = "; ".join(c.split(";", 1)[0] for c in page.headers.get_list("Set-Cookie"))  # a proxy's route
+            request = HTTPRequest(address, headers={"Cookie": cookies} if cookies else {})
+            self._socket = await websocket_connect(request, subprotocols=["bokeh", token],
                                                    max_message_size=64 * 2**20)
         except (HTTPClientError, OSError, AttributeError) as err:
             self.errors.append(f"join: {type(err).__name__}: {err}")
@@ -166,10 +170,27 @@ class Student:
 
 
 class ServerProbe:
-    """The server's processes (a pid and its children): memory, threads and CPU time from /proc."""
+    """The server's processes (pids and their children): memory, threads and CPU time from /proc, and
+    what each says of its load when sent SIGUSR1 (a line in its ``logs``)."""
 
-    def __init__(self, pids):
-        self.roots = list(pids)
+    def __init__(self, pids, logs):
+        self.roots, self.logs = list(pids), list(logs)
+
+    async def counts(self) -> dict:
+        """Sessions, animations, Panel periodic callbacks, frames waiting, threads: summed over the
+        processes (each prints its "otlab load:" line on SIGUSR1)."""
+        pids = self.pids()
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGUSR1)
+        await asyncio.sleep(1.0)
+        latest = {}
+        for path in self.logs:
+            for line in open(path):
+                if line.startswith("otlab load:"):
+                    fields = dict(item.split("=") for item in line.split()[2:])
+                    latest[fields.pop("pid")] = {k: int(v) for k, v in fields.items()}
+        return {k: sum(c[k] for c in latest.values()) for k in next(iter(latest.values()), {})}
 
     def pids(self):
         found, todo = [], list(self.roots)
@@ -206,36 +227,13 @@ class ServerProbe:
         return total
 
 
-@contextlib.contextmanager
-def server(log_path: pathlib.Path, num_procs: int = 1, port: int = 0):
-    """``otlab serve`` (CPU, warm-up included) on ``port`` (a free one by default): yields (url, process)."""
-    port = port or free_port()
-    env = dict(os.environ, OTLAB_DEVICE="cpu", KEOPS_VERBOSE="0")
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "otlab.app", "serve", "--port", str(port), "--no-show",
-                                 "--device", "cpu", "--num-procs", str(num_procs)], env=env, stdout=log,
-                                stderr=subprocess.STDOUT, text=True)
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            wait_until_serving(url, proc, 180, "otlab serve")
-            yield url, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
 #: exceptions Tornado logs when it writes to a page that has just closed: not errors of the app
 DISCONNECTS = ("WebSocketClosedError", "StreamClosedError")
 
 
-def tracebacks(log_path) -> int:
-    """Tracebacks in the server's log, less the disconnect noise."""
-    if not log_path:
-        return 0
-    blocks = open(log_path).read().split("Traceback (most recent call last):")[1:]
+def tracebacks(log_paths) -> int:
+    """Tracebacks in the servers' logs, less the disconnect noise."""
+    blocks = [b for path in log_paths for b in open(path).read().split("Traceback (most recent call last):")[1:]]
     return sum(not any(name in block for name in DISCONNECTS) for block in blocks)
 
 
@@ -256,7 +254,7 @@ async def newcomer_in_chromium(browser, base: str, slug: str = "annealing") -> f
     return elapsed
 
 
-async def load_phase(base, sessions, seconds, stagger, probe, log_path, browser_trials):
+async def load_phase(base, sessions, seconds, stagger, probe, log_paths, browser_trials):
     """``sessions`` students play for ``seconds``; returns the phase's numbers."""
     students = [Student(base, DEMOS[k % len(DEMOS)]) for k in range(sessions)]
     tasks, cpu0, own0, t0 = [], probe.cpu_seconds(), time.process_time(), time.perf_counter()
@@ -292,28 +290,34 @@ async def load_phase(base, sessions, seconds, stagger, probe, log_path, browser_
     for s in students:
         rates.setdefault(s.slug, []).append(s.rate(*window))
     return {"sessions": sessions, "held": sum(not s.errors for s in students),
-            "errors": sum(len(s.errors) for s in students) + tracebacks(log_path),
+            "errors": sum(len(s.errors) for s in students) + tracebacks(log_paths),
             "error_texts": sorted({e for s in students for e in s.errors})[:5],
             "first_update": [s.first_update for s in students if s.first_update is not None],
             "browser_newcomer": newcomers, "rates": rates, "busy": sum(s.saw_busy for s in students),
             "memory_mb": memory, "threads": threads, "cpu_cores": cpu, "clients_cpu_cores": clients_cpu}
 
 
-async def settle(probe, baseline_threads, timeout=75.0):
-    """Wait until the closed sessions are destroyed: the thread count back to ``baseline_threads`` and
-    the CPU quiet (or ``timeout``); returns (memory MB, threads, idle CPU cores over 5 s)."""
+async def settle(probe, timeout=90.0):
+    """Wait until every closed session is destroyed (Bokeh drops a session 15–30 s after its page closed)
+    or ``timeout``; returns the processes' counts (see :meth:`ServerProbe.counts`) with their memory (MB)
+    and idle CPU (cores, over 5 s)."""
     deadline = time.perf_counter() + timeout
-    await asyncio.sleep(35.0)  # Bokeh checks for unused sessions every 17 s and drops them after 15 s
-    while probe.threads() > baseline_threads and time.perf_counter() < deadline:
-        await asyncio.sleep(2.0)
+    await asyncio.sleep(15.0)
+    counts = await probe.counts()
+    while counts.get("sessions", 0) > 0 and time.perf_counter() < deadline:
+        await asyncio.sleep(3.0)
+        counts = await probe.counts()
     cpu0 = probe.cpu_seconds()
     await asyncio.sleep(5.0)
-    return probe.memory_mb(), probe.threads(), (probe.cpu_seconds() - cpu0) / 5.0
+    return dict(counts, memory_mb=probe.memory_mb(), idle_cores=(probe.cpu_seconds() - cpu0) / 5.0)
 
 
 async def cycles_phase(base, cycles, probe):
-    """Open and close ``cycles`` sessions one after another; memory and threads after 10% and after all."""
-    baseline_threads, errors, marks = probe.threads(), 0, {}
+    """Open and close ``cycles`` sessions one after another (each waits for its first update); the
+    server's state once the closed sessions are gone, after every demo has been opened at least once
+    (the first ``max(len(DEMOS), cycles // 10)``: the first visit to a demo imports and caches what it
+    needs) and after all."""
+    errors, marks, first_mark = 0, {}, max(len(DEMOS), cycles // 10)
     for k in range(cycles):
         student = Student(base, DEMOS[k % len(DEMOS)])
         await asyncio.wait_for(student.join(), JOIN_TIMEOUT)
@@ -324,9 +328,9 @@ async def cycles_phase(base, cycles, probe):
         student.leave()
         await listening
         errors += len(student.errors) + (student.first_update is None)
-        if k + 1 in (max(1, cycles // 10), cycles):
-            marks[k + 1] = await settle(probe, baseline_threads)
-    return {"cycles": cycles, "errors": errors, "marks": marks, "baseline_threads": baseline_threads}
+        if k + 1 in (first_mark, cycles):
+            marks[k + 1] = await settle(probe)
+    return {"cycles": cycles, "errors": errors, "marks": marks}
 
 
 def report(load, cycles, args) -> list:
@@ -334,7 +338,7 @@ def report(load, cycles, args) -> list:
     first, browser = load["first_update"], load["browser_newcomer"]
     lines = [f"Measured {datetime.date.today()} with `benchmarks/load.py --sessions {args.sessions} --seconds "
              f"{args.seconds} --cycles {args.cycles}` ({os.cpu_count()} CPU cores shared by the server, the "
-             f"clients and Chromium; the server on CPU{', behind ' + args.via if args.via else ''}).", "",
+             f"clients and Chromium; the server on CPU{', ' + args.via if args.via else ''}).", "",
              "| measure | value |", "|---|---|",
              f"| sessions held / asked | {load['held']} / {load['sessions']} |",
              f"| errors | {load['errors']} {'(' + '; '.join(load['error_texts']) + ')' if load['errors'] else ''} |",
@@ -351,16 +355,20 @@ def report(load, cycles, args) -> list:
     for slug, rates in load["rates"].items():
         lines.append(f"| {slug} | {len(rates)} | {statistics.median(rates):.1f} | {min(rates):.1f} |")
     if cycles:
-        (k1, (m1, t1, c1)), (k2, (m2, t2, c2)) = sorted(cycles["marks"].items())
-        lines += ["", f"Open/close cycles: {cycles['cycles']} sessions one after another, {cycles['errors']} errors; "
-                  f"after {k1}: {m1:.0f} MB, {t1} threads; after {k2}: {m2:.0f} MB ({100 * (m2 - m1) / m1:+.1f}%), "
-                  f"{t2} threads (before the cycles: {cycles['baseline_threads']}); idle server afterwards: "
-                  f"{c2:.3f} cores."]
+        (k1, a), (k2, b) = sorted(cycles["marks"].items())
+        lines += ["", f"Open/close cycles: {cycles['cycles']} sessions opened (each to its first update) and closed one "
+                  f"after another, {cycles['errors']} errors. Once the closed sessions were destroyed:", "",
+                  "| after | memory | threads | sessions | animations running | periodic callbacks | idle CPU |",
+                  "|---|---|---|---|---|---|---|"]
+        growth = 100 * (b["memory_mb"] - a["memory_mb"]) / a["memory_mb"]
+        for k, m, change in ((k1, a, ""), (k2, b, f" ({growth:+.1f}%)")):
+            lines.append(f"| {k} cycles | {m['memory_mb']:.0f} MB{change} | {m.get('threads')} | {m.get('sessions')} "
+                         f"| {m.get('animations')} | {m.get('periodic_callbacks')} | {m['idle_cores']:.3f} cores |")
     return lines
 
 
-async def run(args, base, probe, log_path):
-    load = await load_phase(base, args.sessions, args.seconds, args.stagger, probe, log_path, args.browser_trials)
+async def run(args, base, probe, log_paths):
+    load = await load_phase(base, args.sessions, args.seconds, args.stagger, probe, log_paths, args.browser_trials)
     print(json.dumps({k: v for k, v in load.items() if k != "first_update"}, indent=1, default=str), flush=True)
     cycles = await cycles_phase(base, args.cycles, probe) if args.cycles else None
     if cycles:
@@ -375,27 +383,35 @@ def main(argv=None):
     parser.add_argument("--stagger", type=float, default=0.2, help="seconds between two students joining")
     parser.add_argument("--cycles", type=int, default=200, help="sessions opened and closed (0: none)")
     parser.add_argument("--browser-trials", type=int, default=5, help="Chromium newcomers during the load")
-    parser.add_argument("--url", help="a running server (e.g. behind a proxy) instead of one started here")
-    parser.add_argument("--pids", type=int, nargs="*", default=(), help="its process ids (memory, CPU)")
-    parser.add_argument("--via", default="", help="how --url is reached, for the report (e.g. 'nginx, 2 processes')")
+    parser.add_argument("--num-procs", type=int, default=1, help="otlab serve --num-procs")
+    parser.add_argument("--proxy", type=int, default=0, metavar="N",
+                        help="N otlab processes behind nginx with docs/deploy/nginx-otlab.conf (0: no proxy)")
     parser.add_argument("--write", help="the Markdown file to record the results in (docs/benchmarks.md)")
     args = parser.parse_args(argv)
-    log_path = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"otlab-load-{os.getpid()}.log"
+    if 0 < args.cycles <= len(DEMOS):
+        parser.error(f"--cycles must be 0 or more than {len(DEMOS)} (every demo is opened before the first mark)")
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="otlab-load-"))
+    options = ("--num-procs", str(args.num_procs))
     with contextlib.ExitStack() as stack:
-        if args.url:
-            base, pids, log_path = args.url.rstrip("/") + "/", args.pids, None
+        if args.proxy:
+            base, servers = stack.enter_context(proxied_app(folder, args.proxy, options, timeout=180))
+            args.via = f"nginx in front of {args.proxy} processes"
         else:
-            base, proc = stack.enter_context(server(log_path))
-            pids = [proc.pid]
-        load, cycles = asyncio.run(run(args, base, ServerProbe(pids), log_path))
+            log = stack.enter_context(open(folder / "otlab-0.log", "w"))
+            servers = [stack.enter_context(served_app(180, options=options, output=log))]
+            base = servers[0]
+            args.via = f"--num-procs {args.num_procs}" if args.num_procs != 1 else ""
+        probe = ServerProbe([s.process.pid for s in servers], sorted(folder.glob("otlab-*.log")))
+        load, cycles = asyncio.run(run(args, base, probe, sorted(folder.glob("otlab-*.log"))))
     lines = report(load, cycles, args)
     print("\n".join(lines))
     if args.write:
         from bench_sinkhorn import replace_block
-        replace_block(args.write, "bench:load" + ("-proxy" if args.url else ""),
+        replace_block(args.write, "bench:load" + (f"-proxy{args.proxy}" if args.proxy else
+                                                  f"-procs{args.num_procs}" if args.num_procs != 1 else ""),
                       ["### A classroom on one server (`benchmarks/load.py`)" + (f" — {args.via}" if args.via else ""),
                        "", *lines])
-    return load, cycles
+    return load, cycles, folder
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pathlib
+import re
 import socket
 import subprocess
 import sys
@@ -45,13 +47,23 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float, what
             time.sleep(0.3)
 
 
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextlib.contextmanager
-def served_app(timeout: float = 90.0):
-    """Run ``python -m otlab.app serve`` and yield its base URL (a :class:`ServedURL`); stop it afterwards."""
-    port = free_port()
+def served_app(timeout: float = 90.0, port: int = 0, options=("--no-warm-up",), output=subprocess.PIPE):
+    """Run ``python -m otlab.app serve`` on ``port`` (a free one by default) with ``options`` and yield its
+    base URL (a :class:`ServedURL`); stop it afterwards. ``output``: where its output goes (a file, or
+    piped and shown if it fails to start)."""
+    port = port or free_port()
     env = dict(os.environ, OTLAB_DEVICE="cpu", KEOPS_VERBOSE="0")
     proc = subprocess.Popen([sys.executable, "-m", "otlab.app", "serve", "--port", str(port), "--no-show",
-                             "--no-warm-up", "--device", "cpu"], env=env, stdout=subprocess.PIPE,
+                             "--device", "cpu", *options], env=env, stdout=output,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -60,11 +72,46 @@ def served_app(timeout: float = 90.0):
         served.process = proc
         yield served
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+
+
+NGINX = "/usr/sbin/nginx"
+#: the reverse-proxy configuration docs/deploy.md gives, with its ports (proxy 8080, processes 5101, 5102)
+NGINX_SITE = pathlib.Path(__file__).resolve().parents[2] / "docs" / "deploy" / "nginx-otlab.conf"
+
+
+@contextlib.contextmanager
+def proxied_app(folder: pathlib.Path, backends: int = 2, options=("--no-warm-up",), timeout: float = 120.0):
+    """``backends`` otlab processes behind nginx configured with docs/deploy/nginx-otlab.conf as written
+    (only its ports changed to free ones, and more upstream lines when ``backends`` > 2); yields
+    (proxy URL, [backend ServedURL]). nginx's access log, ``folder``/access.log, has one line per request:
+    the student's route (cookie), the process that answered, the request."""
+    proxy_port = free_port()
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for k in range(backends):
+            log = stack.enter_context(open(folder / f"otlab-{k}.log", "w"))
+            servers.append(stack.enter_context(served_app(
+                timeout, options=(*options, "--allow-websocket-origin", f"127.0.0.1:{proxy_port}"), output=log)))
+        site = NGINX_SITE.read_text().replace("listen 8080;", f"listen 127.0.0.1:{proxy_port};")
+        upstreams = "".join(f"    server 127.0.0.1:{s.rsplit(':', 1)[1].strip('/')};\n" for s in servers)
+        site = re.sub(r"(    server 127\.0\.0\.1:510\d;\n)+", upstreams, site)
+        (folder / "otlab.conf").write_text(site)
+        (folder / "nginx.conf").write_text(
+            f"daemon off;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
+            "events { worker_connections 1024; }\n"
+            f"http {{\n  log_format routes '$otlab_route $upstream_addr $request';\n"
+            f"  access_log {folder}/access.log routes;\n"
+            + "".join(f"  {kind}_temp_path {folder}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi",
+                                                                             "uwsgi", "scgi"))
+            + f"  include {folder}/otlab.conf;\n}}\n")
+        folder.chmod(0o777)  # nginx's workers run as nobody when started by root
+        proxy = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stack.callback(stop, proxy)
+        url = f"http://127.0.0.1:{proxy_port}/"
+        wait_until_serving(url, proxy, timeout, "nginx")
+        yield url, servers
 
 
 def launch(playwright):

@@ -7,14 +7,13 @@ import threading
 
 import panel as pn
 
-from otlab.demos.meshes import MAX_BYTES as LARGEST_UPLOAD
-
 from .gallery import ASSETS, DEMOS, gallery
+from .upload import CHUNK_BYTES
 
-#: Bokeh closes a websocket on a message above its limit (20 MB by default), and the page freezes. An
-#: upload travels base64-encoded in one message (4/3 of the file, plus JSON): twice the largest file
-#: the demos accept (a 20 MB mesh) lets every acceptable file arrive and be checked by the server.
-WEBSOCKET_MAX_BYTES = 2 * LARGEST_UPLOAD
+#: the largest message a page may send; Bokeh closes the websocket above it. Uploads come in chunks of
+#: CHUNK_BYTES (with base64 and JSON, ~1.4 MB a message); nothing else a page sends comes near. Bokeh's
+#: default, 20 MB, let one message of a misbehaving client take 20 MB of the server's memory.
+WEBSOCKET_MAX_BYTES = 4 * CHUNK_BYTES
 
 RAW_CSS = """
 body {font-family: system-ui, -apple-system, 'Segoe UI', sans-serif}
@@ -23,7 +22,7 @@ body {font-family: system-ui, -apple-system, 'Segoe UI', sans-serif}
 
 def _page(title, factory):
     def make():
-        pn.extension("mathjax", raw_css=[RAW_CSS])
+        pn.extension("mathjax", "filedropper", raw_css=[RAW_CSS])
         return pn.Column(factory(), sizing_mode="stretch_width")
     make.__name__ = f"otlab_{title}"
     return make

@@ -16,9 +16,10 @@ from bokeh.plotting import figure
 
 from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.readout import readout_html
+from otlab.app.upload import Upload
 from otlab.app.settings import cloud_size, default_device
 from otlab.demos.annealing.model import EXTENT, SHAPES, TOLERANCES, AnnealingModel, Frame
-from otlab.demos.images import density_from_upload
+from otlab.demos.images import MAX_BYTES as MAX_IMAGE_BYTES, density_from_upload
 
 SOURCE_COLOR, TARGET_COLOR, MAP_COLOR, ERROR_COLOR = "#1f77b4", "#e6550d", "#555555", "#d62728"
 #: the marginal-error axis of the chart (log); errors outside are drawn at its ends
@@ -182,10 +183,8 @@ class AnnealingDemo(DemoView):
                                                value=m.plan_lines),
         })
         self._build_sketch()
-        self.upload = pn.widgets.FileInput(accept=".png,.jpg,.jpeg,.gif,.bmp,.webp", multiple=False,
-                                           css_classes=["otlab-upload"])
+        self.upload = Upload(self._uploaded, self.say, MAX_IMAGE_BYTES, "otlab-upload", width=300)
         self.upload_target = pn.widgets.RadioButtonGroup(options=["source", "target"], value="target")
-        self.upload.param.watch(self._uploaded, "value")
 
     def _build_sketch(self):
         self.src_strokes = ColumnDataSource(dict(xs=[], ys=[]))
@@ -217,13 +216,11 @@ class AnnealingDemo(DemoView):
         self.src_strokes.data = dict(xs=[], ys=[])
         self.src_taps.data = dict(x=[], y=[])
 
-    def _uploaded(self, event):
-        if not event.new:
-            return
+    def _uploaded(self, filename: str, data: bytes):
         try:
-            gray = density_from_upload(event.new, self.upload.filename or "")
+            gray = density_from_upload(data, filename)
             self.model.set_image(self.upload_target.value, gray)
-            self.say(f"'{self.upload.filename}' is now the {self.upload_target.value} density.", "success")
+            self.say(f"'{filename}' is now the {self.upload_target.value} density.", "success")
         except ValueError as err:
             self.say(str(err))
 
@@ -287,5 +284,5 @@ def _readout_html(frame: Frame, tol: float) -> str:
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/annealing/view.py
-    pn.extension("mathjax")
+    pn.extension("mathjax", "filedropper")
     AnnealingDemo().servable(title="otlab · ε-annealing")

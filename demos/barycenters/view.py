@@ -22,11 +22,12 @@ from bokeh.plotting import figure
 from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.point_cloud import PointCloud3D
 from otlab.app.readout import readout_html
+from otlab.app.upload import Upload
 from otlab.app.settings import default_device, grid_side
 from otlab.demos.barycenters.model import (MODES, UPLOAD_PREFIX, BarycenterFrame, BarycentersModel,
                                            picker_corners, point_of)
 from otlab.demos.densities import SHAPES, VOLUMES
-from otlab.demos.images import density_from_upload
+from otlab.demos.images import MAX_BYTES as MAX_IMAGE_BYTES, density_from_upload
 from otlab.demos.snapshots import density_rgb, ink_rgb
 
 #: parameters mirrored in the page URL
@@ -107,10 +108,8 @@ class BarycentersDemo(DemoView):
         self.count.param.watch(self._set_count, "value")
         for i, select in enumerate(self.corners):
             select.param.watch(lambda e, i=i: self._set_corner(i, e.new), "value")
-        self.upload = pn.widgets.FileInput(accept=".png,.jpg,.jpeg,.gif,.bmp,.webp", multiple=False,
-                                           css_classes=["otlab-upload"], width=270)
+        self.upload = Upload(self._uploaded, self.say, MAX_IMAGE_BYTES, "otlab-upload", width=270)
         self.upload_corner = pn.widgets.RadioButtonGroup(options=list(CORNER_NAMES[:3]), value="C", width=200)
-        self.upload.param.watch(self._uploaded, "value")
         self.grid_button = pn.widgets.Button(name="Compute the 5 × 5 grid", button_type="primary", width=200,
                                              css_classes=["otlab-grid-button"])
         self.grid_button.on_click(self._compute_grid)
@@ -143,7 +142,7 @@ class BarycentersDemo(DemoView):
         self.widgets["n_points"].visible = points
         self.widgets["resolution"].visible = not volumes
         self.widgets["volume_resolution"].visible = volumes
-        self.upload.disabled = volumes
+        self.upload.widget.disabled = volumes
         self._show_views(volumes)
 
     def _names_param(self):
@@ -167,19 +166,17 @@ class BarycentersDemo(DemoView):
         self.model.point = point_of(weights, k)  # the centre of the new picker
         self.set_parameter(self._names_param(), names)
 
-    def _uploaded(self, event):
-        if not event.new:
-            return
+    def _uploaded(self, filename: str, data: bytes):
         try:
-            gray = density_from_upload(event.new, self.upload.filename or "")
+            gray = density_from_upload(data, filename)
         except ValueError as err:
             self.say(str(err))
             return
-        name = self.model.add_upload(self.upload.filename or "image", gray)
+        name = self.model.add_upload(filename or "image", gray)
         names = list(self.model.inputs)
         names[CORNER_NAMES.index(self.upload_corner.value)] = name
         self.set_parameter("inputs", names)
-        self.say(f"'{self.upload.filename}' is now corner {self.upload_corner.value}.", "success")
+        self.say(f"'{filename}' is now corner {self.upload_corner.value}.", "success")
 
     # -- the picker ----------------------------------------------------------------------------------------
     def _build_picker(self):
@@ -398,5 +395,5 @@ def _readout_html(frame: BarycenterFrame, debias: bool) -> str:
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/barycenters/view.py
-    pn.extension("mathjax")
+    pn.extension("mathjax", "filedropper")
     BarycentersDemo().servable(title="otlab · barycenters")

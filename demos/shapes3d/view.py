@@ -14,7 +14,8 @@ from otlab.app.demo_view import DemoView, demo_page
 from otlab.app.point_cloud import PointCloud3D, rgb
 from otlab.app.readout import readout_html
 from otlab.app.settings import default_device, surface_points
-from otlab.demos.meshes import EXTENSIONS, SHAPES, MeshError, parse_mesh
+from otlab.app.upload import Upload
+from otlab.demos.meshes import EXTENSIONS, MAX_BYTES, SHAPES, MeshError, parse_mesh
 from otlab.demos.shapes3d.model import UPLOAD, ShapesFrame, ShapesModel
 
 URL_PARAMS = ("source", "target", "n", "blur", "speed", "seed")
@@ -66,19 +67,14 @@ class Shapes3DDemo(DemoView):
             "speed": pn.widgets.FloatSlider(name="round trips per 10 s", start=0.0, end=5.0, step=0.25,
                                             value=m.speed, width=260),
         })
-        accept = ",".join(EXTENSIONS)
-        self.uploads = {which: pn.widgets.FileInput(accept=accept, width=260, css_classes=[f"otlab-upload-{which}"])
-                        for which in ("source", "target")}
-        for which, widget in self.uploads.items():
-            widget.param.watch(lambda e, which=which: self._upload(which, e.new), "value")
+        self.uploads = {which: Upload(lambda name, data, which=which: self._upload(which, name, data), self.say, MAX_BYTES,
+                                      f"otlab-upload-{which}", width=260) for which in ("source", "target")}
         self.new_points = pn.widgets.Button(name="New samples", width=120, css_classes=["otlab-new-samples"])
         self.new_points.on_click(lambda _: setattr(self.model, "seed", self.model.seed + 1))
 
-    def _upload(self, which: str, data: bytes):
-        if not data:
-            return
+    def _upload(self, which: str, filename: str, data: bytes):
         try:
-            mesh = parse_mesh(data, self.uploads[which].filename or "")
+            mesh = parse_mesh(data, filename)
         except MeshError as err:  # never crash the session: say why, keep the current shape
             self.say(f"{which} upload refused: {err}")
             return
@@ -104,8 +100,10 @@ class Shapes3DDemo(DemoView):
     def __panel__(self):
         self.start_session(URL_PARAMS)
         w = self.widgets
-        settings = pn.Column(w["source"], pn.pane.Markdown("upload a source mesh", margin=(0, 10)),
-                             self.uploads["source"], w["target"], pn.pane.Markdown("upload a target mesh", margin=(0, 10)),
+        kinds = f"{', '.join(EXTENSIONS)}, ≤ {MAX_BYTES // 2 ** 20} MB"
+        settings = pn.Column(w["source"], pn.pane.Markdown(f"upload a source mesh ({kinds})", margin=(0, 10)),
+                             self.uploads["source"], w["target"],
+                             pn.pane.Markdown(f"upload a target mesh ({kinds})", margin=(0, 10)),
                              self.uploads["target"], w["n"], w["blur"], w["speed"], self.new_points, width=280)
         main = pn.Column(self.player, self.message, self.cloud, self.readout, width=SIDE + 20)
         return demo_page(settings, main, LESSON, 400)

@@ -69,9 +69,11 @@ def test_swarms_in_3d_play(page, app_url):
     assert page.console_errors == []
 
 
-def test_a_large_upload_arrives_and_is_refused_with_a_message(page, app_url, tmp_path):
-    """A 19 MB file (under the demos' 20 MB limit, but over Bokeh's default 20 MB websocket message once
-    base64-encoded) reaches the server, which says why it refuses it; the page keeps playing."""
+def test_a_large_upload_arrives_in_chunks_and_is_refused_with_a_message(page, app_url, tmp_path):
+    """A 19 MB file (under the demos' 20 MB limit) reaches the server in 1 MB messages, and the server says
+    why it refuses it; the page keeps playing."""
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
     open_on_projector(page, app_url + "shapes3d?n=1000", timeout=90)
     wait_until(lambda: drawn(page) > 2, timeout=60)
     junk = tmp_path / "junk.obj"
@@ -80,4 +82,28 @@ def test_a_large_upload_arrives_and_is_refused_with_a_message(page, app_url, tmp
     page.locator(".otlab-message", has_text="target upload refused").wait_for(timeout=60_000)
     d0 = drawn(page)
     wait_until(lambda: drawn(page) > d0 + 5, timeout=30)
+    assert sum(sent) > 19 * 2 ** 20 and max(sent) < 2 * 2 ** 20  # it all went, in chunks
+    assert page.console_errors == []
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_sent(page, app_url, tmp_path):
+    """A 30 MB mesh (over the 20 MB limit; it froze the page when sent whole): the browser says it is too
+    large and sends nothing of it; the page keeps playing and a good file still arrives afterwards."""
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
+    open_on_projector(page, app_url + "shapes3d?n=1000", timeout=90)
+    wait_until(lambda: drawn(page) > 2, timeout=60)
+    huge = tmp_path / "huge.obj"
+    huge.write_bytes(b"v 0 0 0\n" * (30 * 2 ** 20 // 8))
+    before = sum(sent)
+    page.locator(".otlab-upload-target input[type=file]").set_input_files(str(huge))
+    page.get_by_text("File is too large", exact=True).wait_for(timeout=30_000)
+    page.get_by_text("Maximum file size is 20 MB", exact=True).wait_for(timeout=5_000)
+    d0 = drawn(page)
+    wait_until(lambda: drawn(page) > d0 + 5, timeout=30)
+    assert sum(sent) - before < 2 ** 20
+    good = tmp_path / "tetra.obj"
+    good.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
+    page.locator(".otlab-upload-target input[type=file]").set_input_files(str(good))
+    wait_until(lambda: page.locator(".otlab-w-target select").input_value() == "upload", timeout=30)
     assert page.console_errors == []

@@ -45,6 +45,8 @@ def default_workers() -> int:
     return int(text)
 
 
+#: frames are background work: pages, websockets and the other processes of the machine come first
+WORKER_NICENESS = 10
 #: the time scale of "lately" (s)
 TAU = 1.0
 
@@ -104,6 +106,11 @@ class FrameScheduler:
             return self._queue.pop(best)
 
     def _work(self):
+        if hasattr(os, "setpriority"):  # Linux: a thread's id sets that thread's niceness alone
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+            except OSError:
+                pass
         while True:
             _, account, fn, future, submitted = self._take()
             if not future.set_running_or_notify_cancel():

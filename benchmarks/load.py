@@ -341,7 +341,7 @@ def report(load, cycles, args) -> list:
              f"clients and Chromium; the server on CPU{', ' + args.via if args.via else ''}).", "",
              "| measure | value |", "|---|---|",
              f"| sessions held / asked | {load['held']} / {load['sessions']} |",
-             f"| errors | {load['errors']} {'(' + '; '.join(load['error_texts']) + ')' if load['errors'] else ''} |",
+             f"| errors | {load['errors']}{' (' + '; '.join(load['error_texts']) + ')' if load['errors'] else ''} |",
              f"| newcomer, first update (websocket clients, while joining) p50 / p95 | "
              f"{percentile(first, 0.5):.2f} s / {percentile(first, 0.95):.2f} s |"]
     if browser:
@@ -354,6 +354,11 @@ def report(load, cycles, args) -> list:
               "| demo | sessions | updates/s per session: median | worst |", "|---|---|---|---|"]
     for slug, rates in load["rates"].items():
         lines.append(f"| {slug} | {len(rates)} | {statistics.median(rates):.1f} | {min(rates):.1f} |")
+    lines += ["", "An update is a message from the server: one per frame (its changes are held and sent together), "
+              "a few demos add one for a readout. Every demo asks for 30 frames/s, so a full server shows every "
+              "page its \"server busy\" line; cheap frames (sorting, the 3D shapes' playback) keep a high rate "
+              "while heavy ones share the rest. Chromium's newcomer page runs on the same cores as the loaded "
+              "server (a student's browser would not)."]
     if cycles:
         (k1, a), (k2, b) = sorted(cycles["marks"].items())
         lines += ["", f"Open/close cycles: {cycles['cycles']} sessions opened (each to its first update) and closed one "

@@ -70,7 +70,8 @@ class PlayerControls(Viewer):
 
     def __panel__(self):
         return pn.FlexBox(self.play, self.step, self.reset, self.speed, self.readout, self.busy, self.busy_text,
-                          self.server_busy, align_items="center", flex_wrap="wrap", sizing_mode="stretch_width")  # wraps in narrow pages
+                          self.server_busy, align_items="center", flex_wrap="wrap",
+                          sizing_mode="stretch_width")  # wraps in narrow pages
 
 
 def _play_label(playing: bool) -> str:

@@ -361,8 +361,8 @@ def report(load, cycles, args) -> list:
               "server (a student's browser would not)."]
     if cycles:
         (k1, a), (k2, b) = sorted(cycles["marks"].items())
-        lines += ["", f"Open/close cycles: {cycles['cycles']} sessions opened (each to its first update) and closed one "
-                  f"after another, {cycles['errors']} errors. Once the closed sessions were destroyed:", "",
+        lines += ["", f"Open/close cycles: {cycles['cycles']} sessions opened (each to its first update) and closed "
+                  f"one after another, {cycles['errors']} errors. Once the closed sessions were destroyed:", "",
                   "| after | memory | threads | sessions | animations running | periodic callbacks | idle CPU |",
                   "|---|---|---|---|---|---|---|"]
         growth = 100 * (b["memory_mb"] - a["memory_mb"]) / a["memory_mb"]
@@ -414,7 +414,8 @@ def main(argv=None):
         from bench_sinkhorn import replace_block
         replace_block(args.write, "bench:load" + (f"-proxy{args.proxy}" if args.proxy else
                                                   f"-procs{args.num_procs}" if args.num_procs != 1 else ""),
-                      ["### A classroom on one server (`benchmarks/load.py`)" + (f" — {args.via}" if args.via else ""),
+                      ["### A classroom on one server (`benchmarks/load.py`)"
+                       + (f" — {args.via}" if args.via else ""),
                        "", *lines])
     return load, cycles, folder
 

@@ -39,6 +39,8 @@ def density_from_upload(data: bytes, filename: str = "") -> np.ndarray:
             gray = Image.alpha_composite(white, gray).convert("L")  # transparent = background
             gray.thumbnail((WORK_SIDE, WORK_SIDE))
             arr = np.asarray(gray, dtype=np.float32) / 255.0
+    except Image.DecompressionBombError as err:  # Pillow refuses to open over 2 × 89 M pixels
+        raise ValueError(f"{label} has too many pixels; sides must be between {MIN_SIDE} and {MAX_SIDE}") from err
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"{label} is not an image we can read ({type(err).__name__})") from err
     if float((1.0 - arr).sum()) <= 0:

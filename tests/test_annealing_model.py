@@ -1,6 +1,8 @@
 """The ε-annealing demo's headless model (no browser, no Panel)."""
 import io
+import struct
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -168,3 +170,16 @@ def test_uploaded_images_are_validated():
         density_from_upload(png_bytes(np.zeros((4, 4), np.uint8)), "tiny.png")
     with pytest.raises(ValueError, match="blank"):
         density_from_upload(png_bytes(np.full((20, 20), 255, np.uint8)), "white.png")
+    for side in (5000, 100_000):  # a few kB that decode to 25 M or 10 G pixels (a decompression bomb)
+        with pytest.raises(ValueError, match="pixels; sides must be between 8 and 4096"):
+            density_from_upload(bomb_png(side), "bomb.png")
+
+
+def bomb_png(side: int) -> bytes:
+    """A PNG that says it is side × side pixels, with the first rows of zeros only: the header alone
+    makes it huge, the file stays small."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(4 * (side + 1))))
+            + chunk(b"IEND", b""))

@@ -120,7 +120,7 @@ class FrameScheduler:
             account.waited = 0.7 * account.waited + 0.3 * account.last_wait
             try:
                 result, error = fn(), None
-            except Exception as err:  # delivered to the session, which shows it
+            except BaseException as err:  # delivered to the session, which shows it; the worker lives on
                 result, error = None, err
             ended = time.perf_counter()
             with self._ready:  # charged before the session can submit again

@@ -67,6 +67,13 @@ def test_errors_reach_the_session_and_waits_are_measured():
         waiting.result(5)
     assert account.last_wait >= 0.09
 
+    def leave():
+        raise SystemExit("a frame that exits")
+
+    with pytest.raises(SystemExit):
+        pool.submit(account, leave).result(5)
+    assert pool.submit(account, lambda: 2).result(5) == 2  # the only worker is still there
+
 
 def test_worker_count_from_the_environment(monkeypatch):
     monkeypatch.setenv(scheduling.WORKERS_ENV, "3")

@@ -21,6 +21,7 @@ ids, logging) took a third of the event loop's time; the plain timer costs a few
 """
 from __future__ import annotations
 
+import gc
 import time
 import traceback
 import weakref
@@ -57,16 +58,25 @@ class AnimationRunner(param.Parameterized):
     error = param.String(default="", constant=True, doc="the last computation error, shown to the user")
 
     _running = weakref.WeakSet()  # the runners whose timer runs, for the server's load report
+    _alive = weakref.WeakSet()  # every runner not yet garbage-collected (a leak check)
 
     @classmethod
     def running(cls) -> int:
         """How many runners of this process have a running timer (started and not stopped)."""
         return len(cls._running)
 
+    @classmethod
+    def alive(cls) -> int:
+        """How many runners of this process still exist (after a garbage collection): once every session
+        is destroyed, 0 unless something keeps a session's objects."""
+        gc.collect()
+        return len(cls._alive)
+
     def __init__(self, compute: Callable[[], Any], apply: Callable[[Any], None],
                  is_current: Callable[[Any], bool] = lambda frame: True,
                  scheduler: Optional[scheduling.FrameScheduler] = None, **params):
         super().__init__(**params)
+        AnimationRunner._alive.add(self)
         self._compute, self._apply, self._is_current = compute, apply, is_current
         self._scheduler = scheduler  # None: the process's shared scheduler
         self._account = scheduling.Account()
@@ -102,16 +112,17 @@ class AnimationRunner(param.Parameterized):
         """Compute one frame even while paused (after a step press or a parameter change)."""
         self._want_one = True
 
-    def stop(self):
-        """Stop the loop; a frame still waiting for a worker is dropped."""
+    def stop(self, wait: bool = False):
+        """Stop the loop; a frame still waiting for a worker is dropped. ``wait``: also block until a frame
+        already computing has finished (then the model is the caller's alone, e.g. to step it in Jupyter)."""
         self._stopped = True
         self.playing = False
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
         AnimationRunner._running.discard(self)
-        if self._future is not None:
-            self._future.cancel()
+        if self._future is not None and not self._future.cancel() and wait:
+            self._future.exception()  # waits; the frame's own error, if any, is not the caller's
 
     @param.depends("playing", watch=True)
     def _paused(self):

@@ -112,23 +112,25 @@ class FrameScheduler:
             except OSError:
                 pass
         while True:
-            _, account, fn, future, submitted = self._take()
-            if not future.set_running_or_notify_cancel():
-                continue  # cancelled while waiting (its session stopped)
-            started = time.perf_counter()
-            account.last_wait = started - submitted
-            account.waited = 0.7 * account.waited + 0.3 * account.last_wait
-            try:
-                result, error = fn(), None
-            except BaseException as err:  # delivered to the session, which shows it; the worker lives on
-                result, error = None, err
-            ended = time.perf_counter()
-            with self._ready:  # charged before the session can submit again
-                account.charge(ended - started, ended)
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
+            self._run(*self._take())  # nothing of a job outlives it here (a worker kept its last session alive)
+
+    def _run(self, _, account, fn, future, submitted):
+        if not future.set_running_or_notify_cancel():
+            return  # cancelled while waiting (its session stopped)
+        started = time.perf_counter()
+        account.last_wait = started - submitted
+        account.waited = 0.7 * account.waited + 0.3 * account.last_wait
+        try:
+            result, error = fn(), None
+        except BaseException as err:  # delivered to the session, which shows it; the worker lives on
+            result, error = None, err
+        ended = time.perf_counter()
+        with self._ready:  # charged before the session can submit again
+            account.charge(ended - started, ended)
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
 
 
 _shared: Optional[FrameScheduler] = None

@@ -36,8 +36,8 @@ def routes():
 
 
 def load_report() -> str:
-    """One line on this process's load: sessions alive, animations running, Panel periodic callbacks,
-    frame jobs waiting, threads. ``kill -USR1 <pid>`` prints it on the server's output (benchmarks/load.py
+    """One line on this process's load: sessions alive, animations running, animation runners not yet
+    garbage-collected (a leak check), Panel periodic callbacks, frame jobs waiting, threads. ``kill -USR1 <pid>`` prints it on the server's output (benchmarks/load.py
     reads it to check that closed sessions leave nothing running)."""
     from . import scheduler
     from .runner import AnimationRunner
@@ -46,7 +46,8 @@ def load_report() -> str:
     sessions = sum(len(list(context.sessions)) for server, *_ in list(pn.state._servers.values())
                    for context in server._tornado.applications.values())
     return (f"otlab load: pid={os.getpid()} sessions={sessions} "
-            f"animations={AnimationRunner.running()} periodic_callbacks={callbacks} "
+            f"animations={AnimationRunner.running()} runners_alive={AnimationRunner.alive()} "
+            f"periodic_callbacks={callbacks} "
             f"frames_waiting={scheduler.shared().waiting()} threads={threading.active_count()}")
 
 

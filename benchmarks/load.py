@@ -10,12 +10,14 @@ on screen.
 Phases (on ``otlab serve`` started here, warm-up included; with ``--proxy N``, N of them behind nginx
 configured as docs/deploy.md says):
 
+0. **fairness** (unless ``--fairness 0``): two students on a cheap demo play alone, then beside
+   ``--fairness`` students on the heaviest: the cheap ones' updates/s both times.
 1. **load**: ``--sessions`` students join ``--stagger`` s apart and play for ``--seconds``: sessions held,
    errors (refused pages, closed websockets, protocol errors, tracebacks in the server's log), updates/s
    per session (median and worst by demo), how many saw the "server busy" message, the server's memory
    and CPU; a newcomer's time to first update (the websocket clients, and Chromium) p50/p95.
 2. **cycles**: ``--cycles`` sessions opened and closed one after another (each waits for its first
-   update); the server's memory and threads after the first ``--cycles // 10`` and after all, each
+   update); the server's memory and threads after the first ``max(16, --cycles // 10)`` and after all, each
    measured once the closed sessions have been destroyed (Bokeh drops a session 15–30 s after its page
    closed), and the server's CPU while idle afterwards (a periodic callback or worker left running would
    show there).
@@ -177,7 +179,7 @@ class ServerProbe:
         self.roots, self.logs = list(pids), list(logs)
 
     async def counts(self) -> dict:
-        """Sessions, animations, Panel periodic callbacks, frames waiting, threads: summed over the
+        """Sessions, animations, runners alive, Panel periodic callbacks, frames waiting, threads: summed over the
         processes (each prints its "otlab load:" line on SIGUSR1)."""
         pids = self.pids()
         for pid in pids:
@@ -314,10 +316,10 @@ async def settle(probe, timeout=90.0):
 
 async def cycles_phase(base, cycles, probe):
     """Open and close ``cycles`` sessions one after another (each waits for its first update); the
-    server's state once the closed sessions are gone, after every demo has been opened at least once
-    (the first ``max(len(DEMOS), cycles // 10)``: the first visit to a demo imports and caches what it
-    needs) and after all."""
-    errors, marks, first_mark = 0, {}, max(len(DEMOS), cycles // 10)
+    server's state once the closed sessions are gone, after every demo has been opened twice (the first
+    ``max(2 * len(DEMOS), cycles // 10)``: the first visits to a demo import and cache what it needs; in
+    a 16-cycle run, memory still grew 10% between the 8th and the 16th) and after all."""
+    errors, marks, first_mark = 0, {}, max(2 * len(DEMOS), cycles // 10)
     for k in range(cycles):
         student = Student(base, DEMOS[k % len(DEMOS)])
         await asyncio.wait_for(student.join(), JOIN_TIMEOUT)
@@ -333,7 +335,7 @@ async def cycles_phase(base, cycles, probe):
     return {"cycles": cycles, "errors": errors, "marks": marks}
 
 
-def report(load, cycles, args) -> list:
+def report(load, cycles, fairness, args) -> list:
     """Markdown lines for docs/benchmarks.md."""
     first, browser = load["first_update"], load["browser_newcomer"]
     lines = [f"Measured {datetime.date.today()} with `benchmarks/load.py --sessions {args.sessions} --seconds "
@@ -359,26 +361,62 @@ def report(load, cycles, args) -> list:
               "page its \"server busy\" line; cheap frames (sorting, the 3D shapes' playback) keep a high rate "
               "while heavy ones share the rest. Chromium's newcomer page runs on the same cores as the loaded "
               "server (a student's browser would not)."]
+    if fairness:
+        lines += ["", f"Fairness, on the idle server first: two sessions of a cheap demo (sorting) got "
+                  f"{fairness['alone']:.1f} updates/s each alone, {fairness['beside']:.1f} beside "
+                  f"{fairness['heavy_sessions']} sessions of the heaviest (3D swarms), which got "
+                  f"{fairness['heavy']:.1f} each ({fairness['errors']} errors)."]
     if cycles:
         (k1, a), (k2, b) = sorted(cycles["marks"].items())
         lines += ["", f"Open/close cycles: {cycles['cycles']} sessions opened (each to its first update) and closed "
                   f"one after another, {cycles['errors']} errors. Once the closed sessions were destroyed:", "",
-                  "| after | memory | threads | sessions | animations running | periodic callbacks | idle CPU |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| after | memory | threads | sessions | animations running | runners not collected "
+                  "| periodic callbacks | idle CPU |", "|---|---|---|---|---|---|---|---|"]
         growth = 100 * (b["memory_mb"] - a["memory_mb"]) / a["memory_mb"]
         for k, m, change in ((k1, a, ""), (k2, b, f" ({growth:+.1f}%)")):
             lines.append(f"| {k} cycles | {m['memory_mb']:.0f} MB{change} | {m.get('threads')} | {m.get('sessions')} "
-                         f"| {m.get('animations')} | {m.get('periodic_callbacks')} | {m['idle_cores']:.3f} cores |")
+                         f"| {m.get('animations')} | {m.get('runners_alive')} | {m.get('periodic_callbacks')} "
+                         f"| {m['idle_cores']:.3f} cores |")
     return lines
 
 
+async def fairness_phase(base, heavy: int, seconds: float = 10.0) -> dict:
+    """Two sessions of a cheap demo (sorting) play alone, then beside ``heavy`` sessions of the heaviest
+    (the 3D swarms): the cheap ones' updates/s each time (median), and the heavy ones'."""
+    async def play(students):
+        for student in students:
+            await asyncio.wait_for(student.join(), JOIN_TIMEOUT)
+        return [asyncio.ensure_future(student.listen()) for student in students]
+
+    async def measure(students, settle):
+        await asyncio.sleep(settle)
+        start = time.perf_counter()
+        await asyncio.sleep(seconds)
+        return statistics.median(s.rate(start, start + seconds) for s in students)
+
+    cheap, loaded = [Student(base, "sorting") for _ in range(2)], [Student(base, "swarms3d") for _ in range(heavy)]
+    tasks = await play(cheap)
+    alone = await measure(cheap, 3.0)
+    tasks += await play(loaded)
+    beside, heavy_rate = await measure(cheap, 5.0), statistics.median(s.rate(time.perf_counter() - seconds,
+                                                                               time.perf_counter()) for s in loaded)
+    for student in cheap + loaded:
+        student.leave()
+    await asyncio.gather(*tasks)
+    return {"alone": alone, "beside": beside, "heavy": heavy_rate, "heavy_sessions": heavy,
+            "errors": sum(len(s.errors) for s in cheap + loaded)}
+
+
 async def run(args, base, probe, log_paths):
+    fairness = await fairness_phase(base, args.fairness) if args.fairness else None
+    if fairness:
+        print(json.dumps(fairness), flush=True)
     load = await load_phase(base, args.sessions, args.seconds, args.stagger, probe, log_paths, args.browser_trials)
     print(json.dumps({k: v for k, v in load.items() if k != "first_update"}, indent=1, default=str), flush=True)
     cycles = await cycles_phase(base, args.cycles, probe) if args.cycles else None
     if cycles:
         print(json.dumps(cycles, indent=1), flush=True)
-    return load, cycles
+    return load, cycles, fairness
 
 
 def main(argv=None):
@@ -388,13 +426,16 @@ def main(argv=None):
     parser.add_argument("--stagger", type=float, default=0.2, help="seconds between two students joining")
     parser.add_argument("--cycles", type=int, default=200, help="sessions opened and closed (0: none)")
     parser.add_argument("--browser-trials", type=int, default=5, help="Chromium newcomers during the load")
+    parser.add_argument("--fairness", type=int, default=12, metavar="N",
+                        help="first, cheap sessions alone and beside N heavy ones (0: skip)")
     parser.add_argument("--num-procs", type=int, default=1, help="otlab serve --num-procs")
     parser.add_argument("--proxy", type=int, default=0, metavar="N",
                         help="N otlab processes behind nginx with docs/deploy/nginx-otlab.conf (0: no proxy)")
     parser.add_argument("--write", help="the Markdown file to record the results in (docs/benchmarks.md)")
     args = parser.parse_args(argv)
-    if 0 < args.cycles <= len(DEMOS):
-        parser.error(f"--cycles must be 0 or more than {len(DEMOS)} (every demo is opened before the first mark)")
+    if 0 < args.cycles <= 2 * len(DEMOS):
+        parser.error(f"--cycles must be 0 or more than {2 * len(DEMOS)} (every demo is opened twice before the "
+                     "first mark)")
     folder = pathlib.Path(tempfile.mkdtemp(prefix="otlab-load-"))
     options = ("--num-procs", str(args.num_procs))
     with contextlib.ExitStack() as stack:
@@ -407,8 +448,8 @@ def main(argv=None):
             base = servers[0]
             args.via = f"--num-procs {args.num_procs}" if args.num_procs != 1 else ""
         probe = ServerProbe([s.process.pid for s in servers], sorted(folder.glob("otlab-*.log")))
-        load, cycles = asyncio.run(run(args, base, probe, sorted(folder.glob("otlab-*.log"))))
-    lines = report(load, cycles, args)
+        load, cycles, fairness = asyncio.run(run(args, base, probe, sorted(folder.glob("otlab-*.log"))))
+    lines = report(load, cycles, fairness, args)
     print("\n".join(lines))
     if args.write:
         from bench_sinkhorn import replace_block

@@ -1,7 +1,9 @@
 """The frame scheduler: the session served least lately first, newcomers level with the others, errors
 delivered."""
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -73,6 +75,22 @@ def test_errors_reach_the_session_and_waits_are_measured():
     with pytest.raises(SystemExit):
         pool.submit(account, leave).result(5)
     assert pool.submit(account, lambda: 2).result(5) == 2  # the only worker is still there
+
+
+def test_a_finished_job_keeps_nothing_of_its_session_alive():
+    """The worker drops the job's function and result once done: the session's objects can be collected
+    (a worker's loop variables used to keep the last session of each worker alive)."""
+    class Model:
+        def step(self):
+            return [self]  # a frame that refers to the model
+
+    pool, model = FrameScheduler(workers=1), Model()
+    pool.submit(Account(), model.step).result(5)
+    time.sleep(0.05)  # the worker is back waiting for a job
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
 
 
 def test_worker_count_from_the_environment(monkeypatch):

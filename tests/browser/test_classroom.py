@@ -1,4 +1,4 @@
-"""The short version of benchmarks/load.py (5 sessions, 16 open/close cycles), and the same load through
+"""The short version of benchmarks/load.py (8 sessions, 32 open/close cycles), and the same load through
 nginx configured as docs/deploy.md says (two otlab processes, sticky sessions)."""
 import collections
 import os
@@ -16,19 +16,23 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_small_class_plays_and_leaves_nothing_behind():
-    """5 students on 5 demos for 10 s: all held, no error, each gets frames, a Chromium newcomer sees its first
-    frame within 5 s; 16 sessions opened and closed: once destroyed, no session, animation or periodic
-    callback is left, memory within 10% of its level after the first 8, the server idle."""
-    result, cycles, _ = load.main(["--sessions", "5", "--seconds", "10", "--cycles", "16", "--browser-trials", "1"])
-    assert result["held"] == 5 and result["errors"] == 0, result["error_texts"]
+    """8 students, one on each demo, for 10 s: all held, no error, each gets frames, a Chromium newcomer sees
+    its first frame within 5 s; 32 sessions opened and closed: once destroyed, no session, animation or
+    periodic callback is left, no session's runner survives a garbage collection (nothing keeps a closed
+    session's objects), the server idle, memory within 15% of its level after the first 16 (every demo
+    opened twice; the 10% target is for the 200-cycle benchmark: allocators still grow here, +8.5% seen)."""
+    result, cycles, _ = load.main(["--sessions", "8", "--seconds", "10", "--cycles", "32", "--browser-trials", "1",
+                                   "--fairness", "0"])
+    assert result["held"] == 8 and result["errors"] == 0, result["error_texts"]
     assert min(min(rates) for rates in result["rates"].values()) > 1.0
     assert len(result["browser_newcomer"]) == 1 and result["browser_newcomer"][0] < 5.0
     assert cycles["errors"] == 0
-    first, last = cycles["marks"][8], cycles["marks"][16]
+    first, last = cycles["marks"][16], cycles["marks"][32]
     for mark in (first, last):
         assert mark["sessions"] == mark["animations"] == mark["periodic_callbacks"] == mark["frames_waiting"] == 0
+        assert mark["runners_alive"] == 0
         assert mark["idle_cores"] < 0.05
-    assert last["memory_mb"] < 1.1 * first["memory_mb"]
+    assert last["memory_mb"] < 1.15 * first["memory_mb"]
     assert last["threads"] <= first["threads"]
 
 
@@ -38,7 +42,7 @@ def test_the_documented_nginx_config_keeps_each_student_on_one_process():
     it without error; every request of a student (page, websocket) reached the same process, and both
     processes got students."""
     result, _, folder = load.main(["--proxy", "2", "--sessions", "6", "--seconds", "8", "--cycles", "0",
-                                   "--browser-trials", "1"])
+                                   "--fairness", "0", "--browser-trials", "1"])
     assert result["held"] == 6 and result["errors"] == 0, result["error_texts"]
     assert len(result["browser_newcomer"]) == 1
     processes = collections.defaultdict(set)

@@ -37,8 +37,9 @@ def routes():
 
 def load_report() -> str:
     """One line on this process's load: sessions alive, animations running, animation runners not yet
-    garbage-collected (a leak check), Panel periodic callbacks, frame jobs waiting, threads. ``kill -USR1 <pid>`` prints it on the server's output (benchmarks/load.py
-    reads it to check that closed sessions leave nothing running)."""
+    garbage-collected (a leak check), Panel periodic callbacks, frame jobs waiting, threads.
+    ``kill -USR1 <pid>`` prints it on the server's output (benchmarks/load.py reads it to check that
+    closed sessions leave nothing running)."""
     from . import scheduler
     from .runner import AnimationRunner
 

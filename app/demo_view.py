@@ -13,6 +13,7 @@ import panel as pn
 import param
 from panel.viewable import Viewer
 
+from . import memory
 from .controls import PlayerControls
 from .runner import AnimationRunner
 
@@ -89,6 +90,10 @@ class DemoView(Viewer):
         if event.new:
             self.say(f"The solver stopped: {event.new}")
 
+    def _session_destroyed(self, context):
+        self.runner.stop()
+        memory.release_soon()
+
     def _refused_from_url(self, values: Dict[str, object]) -> None:
         """The URL's ``values`` (parameter name -> value) did not all fit the model: set those that do, one
         by one, and say which were ignored (their defaults kept). The values are shown, never evaluated."""
@@ -111,7 +116,7 @@ class DemoView(Viewer):
         frame, and with it the models that frame added: "reference … isn't known" ever after)."""
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             pn.state.onload(self.runner.start)
-            pn.state.on_session_destroyed(lambda context: self.runner.stop())
+            pn.state.on_session_destroyed(self._session_destroyed)
             if pn.state.location is not None:
                 names = url_params if isinstance(url_params, dict) else {name: name for name in url_params}
                 pn.state.location.sync(self.model, names, on_error=self._refused_from_url)

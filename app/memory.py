@@ -1,0 +1,46 @@
+"""Giving freed memory back to the operating system after sessions end.
+
+A destroyed session's objects are collected (the server's load report counts them), but glibc's malloc
+keeps the freed pages in its heaps, fragmented between the threads' arenas: over 200 sessions opened and
+closed, a server's resident memory grew 33% with no Python object left behind (the objects' count was the
+same after 24 sessions and after 104). ``malloc_trim(0)`` returns the free pages; it halved that growth.
+:func:`release_soon` runs one garbage collection and one trim a few seconds after the last of a burst of
+destroyed sessions (a class leaving at once costs one, not fifty).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+
+#: seconds between a session's end and the clean-up (later ends in that time join it)
+DELAY_S = 3.0
+
+_pending = None
+
+
+def _trim():
+    """``malloc_trim(0)`` where the C library has it (glibc); elsewhere nothing."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return
+    trim(0)
+
+
+def release_now() -> None:
+    """Collect garbage, then give the C heap's free pages back."""
+    global _pending
+    _pending = None
+    gc.collect()
+    _trim()
+
+
+def release_soon() -> None:
+    """Schedule :func:`release_now` on the current event loop in ``DELAY_S`` (once for a burst)."""
+    global _pending
+    if _pending is None:
+        from tornado.ioloop import IOLoop
+        _pending = IOLoop.current().call_later(DELAY_S, release_now)

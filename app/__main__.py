@@ -1,6 +1,6 @@
 """``python -m otlab.app serve ...`` is ``otlab serve ...``."""
 import sys
 
-from .cli import main
+from .cli import run
 
-sys.exit(main())
+sys.exit(run())

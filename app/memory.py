@@ -1,9 +1,11 @@
 """Giving freed memory back to the operating system after sessions end.
 
-A destroyed session's objects are collected (the server's load report counts them), but glibc's malloc
-keeps the freed pages in its heaps, fragmented between the threads' arenas: over 200 sessions opened and
-closed, a server's resident memory grew 33% with no Python object left behind (the objects' count was the
-same after 24 sessions and after 104). ``malloc_trim(0)`` returns the free pages; it halved that growth.
+A destroyed session's objects are collected (the server's load report counts them), but the freed memory
+stays in the allocators' heaps: over 200 sessions opened and closed, a server's resident memory grew 33%
+with no Python object left behind (the objects' count was the same after 24 sessions and after 104).
+``malloc_trim(0)`` returns glibc's free pages (+14% then); the rest was Python's small-object arenas,
+which ``otlab serve`` avoids by running with ``PYTHONMALLOC=malloc`` (``app/cli.py``: flat, −4% over 64
+sessions).
 :func:`release_soon` runs one garbage collection and one trim a few seconds after the last of a burst of
 destroyed sessions (a class leaving at once costs one, not fifty).
 """

@@ -33,3 +33,22 @@ def test_processes_share_the_cores_between_their_frame_workers(served):
 def test_zero_frame_workers_is_refused(served, capsys):
     assert cli.main(["serve", "--no-show", "--no-warm-up", "--device", "cpu", "--frame-workers", "0"]) == 2
     assert "--frame-workers must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_the_server_starts_again_with_the_c_allocator(served, monkeypatch):
+    """``otlab serve`` re-executes itself with PYTHONMALLOC=malloc (memory flat over sessions coming and
+    going); with the variable set, it serves in place."""
+    started = []
+
+    def execve(path, args, env):  # the real one never returns
+        started.append((args[1:], env["PYTHONMALLOC"]))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli.os, "execve", execve)
+    monkeypatch.setenv(cli.MALLOC_ENV, "")
+    monkeypatch.delenv(cli.MALLOC_ENV)
+    with pytest.raises(SystemExit):
+        cli.run(["serve", "--port", "5999"])
+    assert started == [(["-m", "otlab.app", "serve", "--port", "5999"], "malloc")]
+    monkeypatch.setenv(cli.MALLOC_ENV, "malloc")
+    assert cli.run(["serve", "--no-show", "--no-warm-up", "--device", "cpu"]) == 0 and len(started) == 1

@@ -68,9 +68,13 @@ class AnimationRunner(param.Parameterized):
     @classmethod
     def alive(cls) -> int:
         """How many runners of this process still exist (after a garbage collection): once every session
-        is destroyed, 0 unless something keeps a session's objects."""
+        is destroyed, 0 unless something keeps a session's objects. Counts the runners themselves, not the
+        set's length: asked from inside a collection (a weak-reference callback or finalizer runs Python
+        code, and a signal handler or another thread can run then), ``gc.collect()`` does nothing and the
+        set still holds the references that collection has cleared but not yet removed (18 runners of
+        destroyed sessions were counted so in a CI run)."""
         gc.collect()
-        return len(cls._alive)
+        return sum(1 for _ in cls._alive)
 
     def __init__(self, compute: Callable[[], Any], apply: Callable[[Any], None],
                  is_current: Callable[[Any], bool] = lambda frame: True,

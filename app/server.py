@@ -1,6 +1,7 @@
 """Serving: ``pn.serve`` of per-session factories for the gallery and each demo."""
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -53,7 +54,14 @@ def load_report() -> str:
 
 
 def _print_load_report(signum, frame):
-    print(load_report(), flush=True)
+    """SIGUSR1: the report is printed by the event loop, as its next callback, not by the handler: a signal
+    is handled between any two bytecodes, also those of a garbage collection's callbacks."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no event loop in this thread
+        print(load_report(), flush=True)
+    else:
+        loop.call_soon_threadsafe(lambda: print(load_report(), flush=True))
 
 
 def serve(port=5006, address="127.0.0.1", show=True, websocket_origin=None, num_procs=1, threaded=False):

@@ -138,3 +138,24 @@ def test_the_server_is_busy_when_frames_wait_longer_than_a_period():
     assert not runners[0].slowed
     for r in runners:
         r.stop()
+
+
+def test_runners_counted_alive_from_inside_a_collection_are_the_live_ones():
+    """The leak check asked while a garbage collection runs its weak-reference callbacks (a signal or
+    another thread can land there): gc.collect() is then a no-op, and a runner this collection has
+    already cleared must not be counted."""
+    import gc
+    import weakref
+
+    before = AnimationRunner.alive()
+    counted = []
+
+    def cycle():
+        runner = AnimationRunner(lambda: None, lambda frame: None)
+        runner.self_reference = runner  # garbage only a collection finds
+        # CPython calls a newer weak reference's callback before the runner's entry in the set is removed
+        return weakref.ref(runner, lambda ref: counted.append(AnimationRunner.alive()))
+
+    probe = cycle()
+    gc.collect()
+    assert probe() is None and counted == [before]

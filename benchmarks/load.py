@@ -122,6 +122,11 @@ class Student:
         await protocol.create("PATCH-DOC", [MessageSentEvent(Document(), "bokeh_event", DocumentReady())]).send(wrapper)
         self._joined_at = start
 
+    async def start(self) -> asyncio.Future:
+        """Join (within JOIN_TIMEOUT), then listen in the background: the listening task."""
+        await asyncio.wait_for(self.join(), JOIN_TIMEOUT)
+        return asyncio.ensure_future(self.listen())
+
     async def _read(self):
         """The next message as (type, content text), None once closed. Only the small header is parsed:
         decoding every update's content (as Bokeh's own client does) cost the clients more CPU than the
@@ -261,8 +266,7 @@ async def load_phase(base, sessions, seconds, stagger, probe, log_paths, browser
     students = [Student(base, DEMOS[k % len(DEMOS)]) for k in range(sessions)]
     tasks, cpu0, own0, t0 = [], probe.cpu_seconds(), time.process_time(), time.perf_counter()
     for student in students:
-        await asyncio.wait_for(student.join(), JOIN_TIMEOUT)
-        tasks.append(asyncio.ensure_future(student.listen()))
+        tasks.append(await student.start())
         await asyncio.sleep(stagger)
     joined = time.perf_counter()
     newcomers = []
@@ -322,8 +326,7 @@ async def cycles_phase(base, cycles, probe):
     errors, marks, first_mark = 0, {}, max(2 * len(DEMOS), cycles // 10)
     for k in range(cycles):
         student = Student(base, DEMOS[k % len(DEMOS)])
-        await asyncio.wait_for(student.join(), JOIN_TIMEOUT)
-        listening = asyncio.ensure_future(student.listen())
+        listening = await student.start()
         deadline = time.perf_counter() + JOIN_TIMEOUT
         while student.first_update is None and not student.errors and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
@@ -384,9 +387,7 @@ async def fairness_phase(base, heavy: int, seconds: float = 10.0) -> dict:
     """Two sessions of a cheap demo (sorting) play alone, then beside ``heavy`` sessions of the heaviest
     (the 3D swarms): the cheap ones' updates/s each time (median), and the heavy ones'."""
     async def play(students):
-        for student in students:
-            await asyncio.wait_for(student.join(), JOIN_TIMEOUT)
-        return [asyncio.ensure_future(student.listen()) for student in students]
+        return [await student.start() for student in students]
 
     async def measure(students, settle):
         await asyncio.sleep(settle)

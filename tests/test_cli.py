@@ -37,7 +37,7 @@ def test_zero_frame_workers_is_refused(served, capsys):
 
 def test_the_server_starts_again_with_the_c_allocator(served, monkeypatch):
     """``otlab serve`` re-executes itself with PYTHONMALLOC=malloc (memory flat over sessions coming and
-    going); with the variable set, it serves in place."""
+    going); with the variable set (to any allocator), it serves in place."""
     started = []
 
     def execve(path, args, env):  # the real one never returns
@@ -50,5 +50,5 @@ def test_the_server_starts_again_with_the_c_allocator(served, monkeypatch):
     with pytest.raises(SystemExit):
         cli.run(["serve", "--port", "5999"])
     assert started == [(["-m", "otlab.app", "serve", "--port", "5999"], "malloc")]
-    monkeypatch.setenv(cli.MALLOC_ENV, "malloc")
+    monkeypatch.setenv(cli.MALLOC_ENV, "pymalloc")  # a teacher's choice (docs/deploy.md) is kept
     assert cli.run(["serve", "--no-show", "--no-warm-up", "--device", "cpu"]) == 0 and len(started) == 1

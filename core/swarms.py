@@ -287,20 +287,22 @@ class Swarm:
 
     def _solve(self) -> SwarmState:
         """Solve the volumes from the last weights extrapolated; should that warm start fail (particles moved
-        far), from the cold start of the path."""
+        far), from the cold start of the path. The weights' history restarts with a cold start: the next
+        warm start is then the last weights, not a line through a jump."""
         res = None
         if self.weights is not None:
             warm = self.weights if self._previous_weights is None else 2 * self.weights - self._previous_weights
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 res = self._volumes(warm)
-        if res is None or not res.converged:
+        cold = res is None or not res.converged
+        if cold:
             res = self._volumes(None)
         if self.exact:
             cells, volumes, centroids = res.diagram, res.areas, res.centroids
         else:
             cells, centroids, volumes = res.cells, res.cells.centroids, res.cells.masses * self.area
-        self._previous_weights, self.weights = self.weights, res.weights.numpy()
+        self._previous_weights, self.weights = None if cold else self.weights, res.weights.numpy()
         self.centroids = centroids.numpy()
         return SwarmState(self.time, self.steps, torch.from_numpy(self.x.copy()), torch.from_numpy(self.headings.copy()),
                           torch.from_numpy(self.species.copy()), res.weights, cells, volumes, float(res.error),

@@ -103,3 +103,28 @@ def test_gravity_settles_on_the_floor():
 def test_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         Swarm(**kwargs)
+
+
+def test_after_a_cold_restart_the_next_warm_start_is_not_extrapolated():
+    """Warm starts extrapolate the last two steps' weights, w + (w - w_prev); after a step whose warm start
+    failed and which restarted cold, the history restarts: the next warm start is w itself."""
+    s = Swarm(n=40, motion="run_and_tumble", seed=3)  # solved once: weights w0, no history
+    starts, solve, fail = [], s._volumes, [False, False, True]  # the third step's warm start fails
+
+    def volumes(weights0):
+        starts.append(None if weights0 is None else weights0.copy())
+        res = solve(weights0)
+        if weights0 is not None and fail and fail.pop(0):
+            res.converged = False
+        return res
+
+    s._volumes = volumes
+    w = [s.weights.copy()]
+    for _ in range(5):
+        s.step()
+        w.append(s.weights.copy())
+    expected = [w[0], 2 * w[1] - w[0], 2 * w[2] - w[1], None, w[3], 2 * w[4] - w[3]]
+    assert [x is None for x in starts] == [x is None for x in expected]
+    for got, want in zip(starts, expected):
+        if want is not None:
+            np.testing.assert_array_equal(got, want)

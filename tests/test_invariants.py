@@ -98,7 +98,7 @@ def test_auto_multiscale_gradient_matches_the_exact_solver_at_convergence():
         xg = x.clone().requires_grad_(True)
         res = solve(xg, y, blur=0.05, backend=backend, tol=1e-4)
         assert res.converged
-        out[res.backend] = (float(res.value), torch.autograd.grad(res.value, xg)[0])
+        out[res.backend] = (float(res.value.detach()), torch.autograd.grad(res.value, xg)[0])
     (v_m, g_m), (v_o, g_o) = out["multiscale"], out["online"]
     assert v_m == pytest.approx(v_o, rel=1e-3)
     assert float((g_m - g_o).norm() / g_o.norm()) < 1e-2

@@ -38,6 +38,7 @@ False.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
@@ -89,6 +90,10 @@ class Assignment:
         """The dual objective (1/N)(Σ f_i + Σ g_j), a lower bound on the optimal mean cost."""
         return float(self.f.mean() + self.g.mean())
 
+    def to(self, device) -> "Assignment":
+        """The same state with its tensors (perm, f, g) on ``device``."""
+        return dataclasses.replace(self, perm=self.perm.to(device), f=self.f.to(device), g=self.g.to(device))
+
 
 def assignment_costs(x, y, p: int = 2) -> torch.Tensor:
     """The (N, M) float64 cost matrix C(x_i, y_j), from coordinate differences (exact to rounding)."""
@@ -133,10 +138,19 @@ def iterate_assignment(x, y, *, method: str = "auction", p: int = 2, eps: Option
     ``annealing=False`` runs the auction at ``eps`` from the start (one phase, no ε-scaling): the
     same optimum, reached after many more rounds when ε is small. ``every_round=False`` yields the
     final state only.
+
+    The matching runs on the CPU (scipy's Hungarian method, rounds of a few vector operations, the
+    sequential certificate): inputs on a GPU are matched there and every state comes back on their device.
     """
     method = checks.choice("method", method, METHODS)
     eps = checks.positive_number("eps", eps, allow_none=True)
-    C = _costs(x, y, p)
+    C, device = _costs(x, y, p)
+    for state in _matching(C, method, eps, annealing, max_iter, every_round):
+        yield state if device.type == "cpu" else state.to(device)
+
+
+def _matching(C, method, eps, annealing, max_iter, every_round) -> Iterator[Assignment]:
+    """The states of :func:`iterate_assignment` for the (N, N) float64 CPU cost matrix C."""
     n = C.shape[0]
     cmax = float(C.max())
     scale = cmax if cmax > 0 else 1.0
@@ -172,7 +186,8 @@ def _phase(auction, eps: float, max_iter, every_round) -> Iterator[Assignment]:
             yield auction.state(eps, "auction")
 
 
-def _costs(x, y, p) -> torch.Tensor:
+def _costs(x, y, p):
+    """The float64 cost matrix, on the CPU, and the inputs' device."""
     x, y = checks.point_pair(x, y)
     if x.dim() != 2:
         raise ValueError(f"x and y must be single clouds (N, D) for an assignment, got shape {tuple(x.shape)}")
@@ -181,7 +196,7 @@ def _costs(x, y, p) -> torch.Tensor:
                          f"M = {y.shape[0]} (use solve or solve_1d for N != M)")
     p = checks.exponent(p)
     checks.costs_fit_dtype("x and y", joint_diameter(x, y), p, torch.float64)  # costs are float64
-    return assignment_costs(x, y, p)
+    return assignment_costs(x, y, p).cpu(), x.device
 
 
 def _eps_schedule(scale: float, eps: float):

@@ -36,7 +36,7 @@ def voxel_clusters(x: torch.Tensor, w: torch.Tensor, origin: torch.Tensor, cell:
     strides = torch.ones_like(extent)
     for d in range(x.shape[1] - 2, -1, -1):
         strides[d] = strides[d + 1] * extent[d + 1]
-    _, labels = torch.unique(cells @ strides, return_inverse=True)
+    _, labels = torch.unique((cells * strides).sum(-1), return_inverse=True)  # CUDA has no integer matmul
     k = int(labels.max()) + 1
     zeros = torch.zeros(k, dtype=x.dtype, device=x.device)
     masses = zeros.index_add(0, labels, w)

@@ -27,10 +27,10 @@ def cloud_size(device: str) -> int:
 
 def surface_points(device: str) -> int:
     """Default points per surface of the 3D shapes demo, sized for a new pair of shapes solved in 1–2 s:
-    5,000 on a CPU (1.1–1.2 s on 2 threads), 30,000 on a GPU (1.4–1.6 s on an H100 without pyKeOps;
-    100,000 took 11.5 s there: docs/benchmarks.md, bench_gpu_frames.py). Only t travels per frame, so the
-    size costs the browser's drawing, not the network."""
-    return 30_000 if device == "cuda" else 5000
+    5,000 on a CPU (1.1–1.3 s on 2 threads), 100,000 on a GPU (1.6 s on an H100 without pyKeOps:
+    docs/benchmarks.md, bench_gpu_frames.py). Only t travels per frame, so the size costs the browser's
+    drawing, not the network."""
+    return 100_000 if device == "cuda" else 5000
 
 
 def assets_dir() -> Path:

@@ -1,5 +1,5 @@
 """What a GPU buys a classroom server: the demos on CUDA against the CPU, at the sizes ``otlab serve
---device cuda`` gives new sessions (app/settings.py: 3,000 points per cloud, 30,000 per 3D surface, 128²
+--device cuda`` gives new sessions (app/settings.py: 3,000 points per cloud, 100,000 per 3D surface, 128²
 grids), at the CPU's defaults (400 points, 5,000 per surface, 64²) and between.
 
 Each model is stepped headless (no browser, no Panel) and timed by what its user waits for:
@@ -77,7 +77,7 @@ CASES = [
     ("barycenters", BarycentersModel, settling, "to settle / frames",
      [("GPU default", dict(resolution=128)), ("CPU default", dict(resolution=64))]),
     ("shapes3d", ShapesModel, solving, "solve / playback frame",
-     [("", dict(n=100_000)), ("GPU default", dict(n=30_000)), ("", dict(n=10_000)), ("CPU default", dict(n=5000))]),
+     [("GPU default", dict(n=100_000)), ("", dict(n=30_000)), ("", dict(n=10_000)), ("CPU default", dict(n=5000))]),
 ]
 
 

@@ -21,7 +21,7 @@ from typing import List
 import torch
 
 from .clusters import Clusters
-from .softmin import BLOCK_ENTRIES, softmin_block, with_closed_form_gradient
+from .softmin import entries_per_block, softmin_block, with_closed_form_gradient
 
 #: Rows per dense block.
 ROWS_PER_BLOCK = 32
@@ -68,7 +68,7 @@ class BlockSoftmin:
     ``keep`` (Kx, Ky) relates clusters of x (``x_labels``, (N,)) to clusters of y (``y_labels``, (M,)).
     The points of x, sorted by cluster, are cut into blocks of ROWS_PER_BLOCK consecutive points; a
     block's columns are all the points of the y-clusters kept by any cluster it touches. Blocks are
-    sorted by width and batched (padded columns carry h = -inf), at most BLOCK_ENTRIES entries a
+    sorted by width and batched (padded columns carry h = -inf), at most ``entries_per_block`` entries a
     batch. Differentiable in x (closed form, see :mod:`otlab.core.softmin`).
     """
 
@@ -105,7 +105,7 @@ class BlockSoftmin:
         y_ext = torch.cat([y, y.new_zeros(1, y.shape[1])])
         r = torch.arange(rows_per, device=dev)
         self.batches = []
-        for lo, hi in _batch_bounds(widths.tolist(), rows_per, BLOCK_ENTRIES):
+        for lo, hi in _batch_bounds(widths.tolist(), rows_per, entries_per_block(dev)):
             blk = order[lo:hi]
             rows = x_perm_ext[first[blk, None] + r[None, :]]
             c = torch.arange(int(widths[hi - 1]), device=dev)

@@ -13,7 +13,7 @@ Kernel norms, with k a positive (conditionally positive for "energy") kernel and
 Their "potentials" (GeomLoss's ``potentials=True``) are the derivatives of L in the weights,
 :math:`F = K_{xx} a - K_{xy} b` on x and :math:`G = K_{yy} b - K_{yx} a` on y.
 
-Every product :math:`K v` is computed on row blocks of at most ``BLOCK_ENTRIES`` kernel entries and
+Every product :math:`K v` is computed on row blocks of at most ``entries_per_block(device)`` kernel entries and
 never stored: memory is O(N + M), and the backward pass walks over the blocks again with the closed
 form :math:`\nabla_{x_i} k(x_i, y_j) = w(|x_i - y_j|)\,(x_i - y_j)`, :math:`w(d) = k'(d)/d`.
 Distances for "laplacian" and "energy" come from coordinate differences (not the
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import torch
 
-from .softmin import BLOCK_ENTRIES
+from .softmin import entries_per_block
 
 KERNELS = ("gaussian", "laplacian", "energy")
 
@@ -57,7 +57,7 @@ def _kernel_block(kind: str, xb: torch.Tensor, y: torch.Tensor, blur: float, wit
 
 
 def _rows(x: torch.Tensor, y: torch.Tensor) -> int:
-    return max(1, BLOCK_ENTRIES // max(1, x.shape[0] * y.shape[1]))
+    return max(1, entries_per_block(x.device) // max(1, x.shape[0] * y.shape[1]))
 
 
 class KernelProduct(torch.autograd.Function):

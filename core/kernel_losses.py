@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import torch
 
-from .softmin import entries_per_block
+from .softmin import block_rows
 
 KERNELS = ("gaussian", "laplacian", "energy")
 
@@ -57,7 +57,7 @@ def _kernel_block(kind: str, xb: torch.Tensor, y: torch.Tensor, blur: float, wit
 
 
 def _rows(x: torch.Tensor, y: torch.Tensor) -> int:
-    return max(1, entries_per_block(x.device) // max(1, x.shape[0] * y.shape[1]))
+    return block_rows(x.device, x.shape[0] * y.shape[1])
 
 
 class KernelProduct(torch.autograd.Function):

@@ -33,7 +33,7 @@ from typing import Optional, Tuple
 import torch
 
 from .geometry import Potentials
-from .softmin import block_logits, entries_per_block
+from .softmin import block_logits, block_rows
 
 #: Entries of the plan with slack above NEWTON_TRUNCATE * eps are left out of the Hessian.
 NEWTON_TRUNCATE = 25.0
@@ -51,7 +51,7 @@ def sparse_plan(x: torch.Tensor, y: torch.Tensor, a_log, b_log, f, g, eps: float
     r"""Entries (rows, cols, values) of :math:`\pi_{ij}` with slack at most ``truncate``·ε, for one
     batch item: x (N, D), y (M, D), a_log, f (N,), b_log, g (M,). None when the plan is too dense."""
     n, m = x.shape[0], y.shape[0]
-    rows_per = max(1, entries_per_block(x.device) // max(1, m))
+    rows_per = block_rows(x.device, m)
     y2 = (y * y).sum(-1)
     h = (b_log + g / eps)[None]
     out_r, out_c, out_v, total = [], [], [], 0

@@ -38,6 +38,12 @@ GPU_BLOCK_ENTRIES = 1 << 25
 def entries_per_block(device) -> int:
     """How many matrix entries a soft-min materialises at once on ``device``."""
     return GPU_BLOCK_ENTRIES if torch.device(device).type == "cuda" else BLOCK_ENTRIES
+
+
+def block_rows(device, row_entries: int, block_entries: Optional[int] = None) -> int:
+    """Rows per block (at least one) when a row holds ``row_entries`` matrix entries: ``block_entries``
+    entries a block, by default :func:`entries_per_block` of ``device``."""
+    return max(1, (block_entries or entries_per_block(device)) // max(1, row_entries))
 #: Shifted logits are clamped here before exp: exp of inputs below about -87 (float32 underflow)
 #: runs 50-100x slower on x86 CPUs, and e^-80 ~ 1.8e-35 is nothing next to the largest term, 1.
 EXP_FLOOR = -80.0
@@ -193,8 +199,7 @@ def softmin_online(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor
     """
     if callable(p):
         return softmin_dense(eps, x, y, h, p)
-    block_entries = block_entries or entries_per_block(x.device)
-    rows = max(1, block_entries // max(1, x.shape[0] * y.shape[1]))
+    rows = block_rows(x.device, x.shape[0] * y.shape[1], block_entries)
     if torch.is_grad_enabled() and (y.requires_grad or h.requires_grad):
         return _OnlineSoftminFull.apply(x, y, h, eps, p, rows)
     return with_closed_form_gradient(x, lambda need_grad: _online_forward(eps, x.detach(), y, h, p, rows, need_grad))
@@ -209,7 +214,7 @@ def soft_average(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, 
     p = 2 this is the barycentric projection (the entropic Brenier map). No gradient.
     """
     B, N, _ = x.shape
-    rows = max(1, (block_entries or entries_per_block(x.device)) // max(1, B * y.shape[1]))
+    rows = block_rows(x.device, B * y.shape[1], block_entries)
     y2 = (y * y).sum(-1)
     out = values.new_empty(B, N, values.shape[-1])  # preallocated: see _online_forward
     with torch.no_grad():
@@ -221,4 +226,4 @@ def soft_average(eps: float, x: torch.Tensor, y: torch.Tensor, h: torch.Tensor, 
 
 
 __all__ = ["softmin_dense", "softmin_online", "softmin_block", "block_logits", "soft_average",
-           "with_closed_form_gradient", "BLOCK_ENTRIES", "entries_per_block"]
+           "with_closed_form_gradient", "BLOCK_ENTRIES", "entries_per_block", "block_rows"]

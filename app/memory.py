@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 
 #: seconds between a session's end and the clean-up (later ends in that time join it)
@@ -21,15 +22,21 @@ DELAY_S = 3.0
 _pending = None
 
 
+@functools.lru_cache(maxsize=None)
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library has none. Looked up once: ``find_library``
+    runs ``ldconfig`` in a subprocess, and the clean-up runs on the event loop."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
 def _trim():
     """``malloc_trim(0)`` where the C library has it (glibc); elsewhere nothing."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError, TypeError):
-        return
-    trim(0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def release_now() -> None:

@@ -24,6 +24,7 @@ import time
 
 import torch
 
+from otlab.app.settings import cloud_size, grid_side, surface_points
 from otlab.demos.annealing.model import AnnealingModel
 from otlab.demos.barycenters.model import BarycentersModel
 from otlab.demos.flows.model import FlowsModel
@@ -69,15 +70,18 @@ def solving(model, device, frames):
     return timed_step(model, device)[0], timed_step(model, device)[0]
 
 
+#: the sizes ``otlab serve`` gives new sessions on each device (app/settings.py)
+DEFAULTS = [("GPU default", "cuda"), ("CPU default", "cpu")]
 #: (demo, model class, what is timed and how it reads, sizes: [(label, parameters)])
 CASES = [
     ("annealing", AnnealingModel, animation, "median / worst frame",
-     [("GPU default", dict(n_source=3000, n_target=3000)), ("CPU default", dict(n_source=400, n_target=400))]),
-    ("flows", FlowsModel, animation, "median / worst frame", [("GPU default", dict(n=3000)), ("CPU default", dict(n=400))]),
+     [(label, dict(n_source=cloud_size(d), n_target=cloud_size(d))) for label, d in DEFAULTS]),
+    ("flows", FlowsModel, animation, "median / worst frame", [(label, dict(n=cloud_size(d))) for label, d in DEFAULTS]),
     ("barycenters", BarycentersModel, settling, "to settle / frames",
-     [("GPU default", dict(resolution=128)), ("CPU default", dict(resolution=64))]),
+     [(label, dict(resolution=grid_side(d))) for label, d in DEFAULTS]),
     ("shapes3d", ShapesModel, solving, "solve / playback frame",
-     [("GPU default", dict(n=100_000)), ("", dict(n=30_000)), ("", dict(n=10_000)), ("CPU default", dict(n=5000))]),
+     [("GPU default", dict(n=surface_points("cuda"))), ("", dict(n=30_000)), ("", dict(n=10_000)),
+      ("CPU default", dict(n=surface_points("cpu")))]),
 ]
 
 

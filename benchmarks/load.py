@@ -404,8 +404,9 @@ async def fairness_phase(base, heavy: int, seconds: float = 10.0) -> dict:
     tasks = await play(cheap)
     alone = await measure(cheap, 3.0)
     tasks += await play(loaded)
-    beside, heavy_rate = await measure(cheap, 5.0), statistics.median(s.rate(time.perf_counter() - seconds,
-                                                                               time.perf_counter()) for s in loaded)
+    beside = await measure(cheap, 5.0)
+    end = time.perf_counter()
+    heavy_rate = statistics.median(s.rate(end - seconds, end) for s in loaded)
     for student in cheap + loaded:
         student.leave()
     await asyncio.gather(*tasks)

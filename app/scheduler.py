@@ -56,7 +56,7 @@ class Account:
 
     def __init__(self):
         self.service = 0.0  # S at ``stamp``
-        self.stamp = None  # perf_counter time of the last update; None: never served
+        self.stamp = None  # clock time of the last update; None: never served
         self.waited = 0.0  # exponential average of the seconds its jobs waited for a worker
         self.last_wait = 0.0
 
@@ -69,12 +69,20 @@ class Account:
 
 
 class FrameScheduler:
-    """``submit(account, fn)`` → a Future; ``workers`` daemon threads run the least-served session first."""
+    """``submit(account, fn)`` → a Future; ``workers`` daemon threads run the least-served session first.
 
-    def __init__(self, workers: int):
+    ``clock``: the time (s) that service and waits are measured in, ``time.perf_counter`` by default (the
+    tests pass a clock that only moves when their jobs say, so that who is served when is the same on a
+    busy machine as on an idle one). ``computed`` counts the jobs run, ``running()`` the ones in progress.
+    """
+
+    def __init__(self, workers: int, clock: Callable[[], float] = time.perf_counter):
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
+        self.clock = clock
+        self.computed = 0
+        self._running = 0
         self._queue = []  # (order, account, fn, future, submitted_at)
         self._order = itertools.count()
         self._ready = threading.Condition()
@@ -87,7 +95,7 @@ class FrameScheduler:
                 thread = threading.Thread(target=self._work, name=f"otlab-frame-{len(self._threads)}", daemon=True)
                 self._threads.append(thread)
                 thread.start()
-            self._queue.append((next(self._order), account, fn, future, time.perf_counter()))
+            self._queue.append((next(self._order), account, fn, future, self.clock()))
             self._ready.notify()
         return future
 
@@ -96,13 +104,19 @@ class FrameScheduler:
         with self._ready:
             return len(self._queue)
 
+    def running(self) -> int:
+        """Jobs a worker is computing now."""
+        with self._ready:
+            return self._running
+
     def _take(self):
         """The waiting job whose session has the least recent service (the oldest on a tie)."""
         with self._ready:
             while not self._queue:
                 self._ready.wait()
-            now = time.perf_counter()
+            now = self.clock()
             best = min(range(len(self._queue)), key=lambda k: (self._queue[k][1].recent(now), self._queue[k][0]))
+            self._running += 1
             return self._queue.pop(best)
 
     def _work(self):
@@ -116,17 +130,21 @@ class FrameScheduler:
 
     def _run(self, _, account, fn, future, submitted):
         if not future.set_running_or_notify_cancel():
+            with self._ready:
+                self._running -= 1
             return  # cancelled while waiting (its session stopped)
-        started = time.perf_counter()
+        started = self.clock()
         account.last_wait = started - submitted
         account.waited = 0.7 * account.waited + 0.3 * account.last_wait
         try:
             result, error = fn(), None
         except BaseException as err:  # delivered to the session, which shows it; the worker lives on
             result, error = None, err
-        ended = time.perf_counter()
+        ended = self.clock()
         with self._ready:  # charged before the session can submit again
             account.charge(ended - started, ended)
+            self._running -= 1
+            self.computed += 1
         if error is None:
             future.set_result(result)
         else:

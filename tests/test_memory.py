@@ -5,16 +5,28 @@ from otlab.app import memory
 
 
 def test_a_burst_of_session_ends_schedules_one_release(monkeypatch):
+    """Fifty ends in a row schedule one clean-up; once it has run, a later end schedules a new one."""
     calls = []
-    monkeypatch.setattr(memory, "DELAY_S", 0.05)
+    monkeypatch.setattr(memory, "DELAY_S", 0.01)
     monkeypatch.setattr(memory, "_trim", lambda: calls.append("trim"))
+
+    async def until(condition, timeout=60.0):
+        for _ in range(int(timeout / 0.01)):
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the clean-up did not run")
 
     async def burst():
         for _ in range(50):  # a class leaving at once
             memory.release_soon()
-        await asyncio.sleep(0.3)
+        pending = memory._pending
+        assert pending is not None
+        await until(lambda: calls)
+        assert calls == ["trim"] and memory._pending is None  # one clean-up ran, none is left waiting
         memory.release_soon()  # a later end: a new clean-up
-        await asyncio.sleep(0.3)
+        assert memory._pending is not None and memory._pending is not pending
+        await until(lambda: len(calls) == 2)
 
     asyncio.run(burst())
     assert calls == ["trim", "trim"] and memory._pending is None

@@ -1,9 +1,10 @@
 """The animation runner's frame logic, driven tick by tick without a server."""
 import threading
 import time
+from concurrent.futures import Future
 
 from otlab.app.runner import AnimationRunner
-from otlab.app.scheduler import FrameScheduler
+from otlab.app.scheduler import Account, FrameScheduler
 
 
 class SlowCounter:
@@ -21,7 +22,7 @@ class SlowCounter:
         return (generation, self.calls)
 
 
-def settle(runner, until, timeout=5.0):
+def settle(runner, until, timeout=60.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
         runner._tick()
@@ -107,37 +108,52 @@ def test_a_session_without_a_browser_computes_nothing_and_stop_drops_its_waiting
     queued.stop()
     blocker.release.set()
     settle(busy, lambda: busy.frames == 1)
-    time.sleep(0.05)
+    pool.submit(Account(), lambda: None).result(30)  # the one worker has passed the cancelled frame
     assert waiting.calls == 0 and queued._future.cancelled()
     busy.stop()
 
 
+class Waits:
+    """A scheduler that runs each frame at once, in the caller, and says it waited ``wait`` s for a
+    worker (the scheduler's own measure of waits is tests/test_scheduler.py's)."""
+
+    def __init__(self, wait: float):
+        self.wait = wait
+
+    def submit(self, account, fn):
+        account.waited = self.wait
+        future = Future()
+        future.set_result(fn())
+        return future
+
+
 def test_the_server_is_busy_when_frames_wait_longer_than_a_period():
-    """Two sessions on one worker, each frame 30 ms, 60 frames/s asked: each waits for the other's frame,
-    ~30 ms > 1/60 s, so both say the server is busy; one session alone does not; pausing clears it."""
-    pool = FrameScheduler(workers=1)
+    """At 60 frames/s asked, ``slowed`` goes on once frames wait longer than a period (1/60 s), stays on
+    until they wait less than half of one (no flicker in between), and pausing clears it."""
+    pool = Waits(0.0)
+    runner = AnimationRunner(lambda: 0, lambda f: None, scheduler=pool, playing=True, speed=60)
 
-    def frame():
-        time.sleep(0.03)
-        return 0
+    def frames(k):  # k more frames applied
+        target = runner.frames + k
+        settle(runner, lambda: runner.frames >= target)
 
-    runners = [AnimationRunner(frame, lambda f: None, scheduler=pool, playing=True, speed=60) for _ in range(2)]
-
-    def run(active, seconds):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            for runner in active:
-                runner._tick()
-            time.sleep(0.002)
-
-    run(runners[:1], 0.6)
-    assert not runners[0].slowed and runners[0].frames > 5
-    run(runners, 1.0)
-    assert all(r.slowed for r in runners)
-    runners[0].playing = False
-    assert not runners[0].slowed
-    for r in runners:
-        r.stop()
+    frames(5)
+    assert not runner.slowed
+    pool.wait = 0.9 / 60
+    frames(5)
+    assert not runner.slowed  # under a period: not busy
+    pool.wait = 1.2 / 60
+    settle(runner, lambda: runner.slowed)
+    pool.wait = 0.6 / 60
+    frames(5)
+    assert runner.slowed  # between half a period and one: still busy
+    pool.wait = 0.4 / 60
+    settle(runner, lambda: not runner.slowed)
+    pool.wait = 1.2 / 60
+    settle(runner, lambda: runner.slowed)
+    runner.playing = False
+    assert not runner.slowed
+    runner.stop()
 
 
 def test_runners_counted_alive_from_inside_a_collection_are_the_live_ones():

@@ -37,20 +37,25 @@ def routes():
 
 
 def load_report() -> str:
-    """One line on this process's load: sessions alive, animations running, animation runners not yet
-    garbage-collected (a leak check), Panel periodic callbacks, frame jobs waiting, threads.
+    """One line on this process's load: sessions alive, their pages' connections, animations running,
+    animation runners not yet garbage-collected (a leak check), Panel periodic callbacks, frame jobs
+    waiting, computing and computed since the start (counts that say whether anything still works for a
+    closed page), threads.
     ``kill -USR1 <pid>`` prints it on the server's output (benchmarks/load.py reads it to check that
     closed sessions leave nothing running)."""
     from . import scheduler
     from .runner import AnimationRunner
 
+    frames = scheduler.shared()
     callbacks = sum(len(cbs) for cbs in list(pn.state._periodic.values()))
-    sessions = sum(len(list(context.sessions)) for server, *_ in list(pn.state._servers.values())
-                   for context in server._tornado.applications.values())
-    return (f"otlab load: pid={os.getpid()} sessions={sessions} "
+    sessions = [session for server, *_ in list(pn.state._servers.values())
+                for context in server._tornado.applications.values() for session in list(context.sessions)]
+    connections = sum(session.connection_count for session in sessions)
+    return (f"otlab load: pid={os.getpid()} sessions={len(sessions)} connections={connections} "
             f"animations={AnimationRunner.running()} runners_alive={AnimationRunner.alive()} "
             f"periodic_callbacks={callbacks} "
-            f"frames_waiting={scheduler.shared().waiting()} threads={threading.active_count()}")
+            f"frames_waiting={frames.waiting()} frames_running={frames.running()} "
+            f"frames_computed={frames.computed} threads={threading.active_count()}")
 
 
 def _print_load_report(signum, frame):

@@ -46,12 +46,14 @@ from tornado.websocket import websocket_connect
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
-from helpers import CHROMIUM, CHROMIUM_ARGS, proxied_app, served_app  # noqa: E402
+from helpers import CHROMIUM, CHROMIUM_ARGS, LOAD_LINE, parse_load, proxied_app, served_app  # noqa: E402
 
 #: the animated demos the students play (round robin)
 DEMOS = ["annealing", "flows", "sorting", "swarms", "power_diagrams", "barycenters", "shapes3d", "swarms3d"]
 #: a session whose first update takes longer than this counts as an error (s)
 JOIN_TIMEOUT = 60.0
+#: how long the load phase waits past ``--seconds`` for a student short of ``--min-updates`` (s)
+UPDATES_TIMEOUT = 300.0
 #: the player's "server busy" message (a pane in the document, made visible by an update)
 BUSY_TEXT = "Server busy"
 
@@ -166,6 +168,10 @@ class Student:
                 if not self.saw_busy and shows(content, self._busy_id):
                     self.saw_busy = True
 
+    def count(self, since: float) -> int:
+        """Updates received since a perf_counter time."""
+        return sum(t >= since for t in self.updates)
+
     def rate(self, since: float, until: float) -> float:
         """Updates per second received between two perf_counter times."""
         return sum(since <= t < until for t in self.updates) / (until - since)
@@ -183,21 +189,39 @@ class ServerProbe:
     def __init__(self, pids, logs):
         self.roots, self.logs = list(pids), list(logs)
 
-    async def counts(self) -> dict:
-        """Sessions, animations, runners alive, Panel periodic callbacks, frames waiting, threads: summed over the
-        processes (each prints its "otlab load:" line on SIGUSR1)."""
-        pids = self.pids()
+    async def counts(self, timeout: float = 60.0) -> dict:
+        """Sessions, animations, runners alive, Panel periodic callbacks, frames waiting and running, frames
+        computed, threads: summed over the processes, each asked for a new "otlab load:" line (SIGUSR1) and
+        waited for (``timeout`` s; a busy server answers late, and an earlier line would be stale)."""
+        def reports():
+            found = {}
+            for path in self.logs:
+                for line in open(path):
+                    if line.startswith(LOAD_LINE):
+                        fields = parse_load(line)
+                        found.setdefault(fields.pop("pid"), []).append(fields)
+            return found
+
+        pids, before = self.pids(), reports()
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGUSR1)
-        await asyncio.sleep(1.0)
-        latest = {}
-        for path in self.logs:
-            for line in open(path):
-                if line.startswith("otlab load:"):
-                    fields = dict(item.split("=") for item in line.split()[2:])
-                    latest[fields.pop("pid")] = {k: int(v) for k, v in fields.items()}
-        return {k: sum(c[k] for c in latest.values()) for k in next(iter(latest.values()), {})}
+        # the processes that answer: those that answered before (all of them from the second call on); on
+        # the first call, whichever have answered once none has for a second
+        expected, deadline = set(before), time.perf_counter() + timeout
+        fresh, settled_at = set(), None  # settled_at: when ``fresh`` last grew
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.2)
+            now = reports()
+            answered = {pid for pid in now if len(now[pid]) > len(before.get(pid, []))}
+            if answered != fresh:
+                fresh, settled_at = answered, time.perf_counter()
+            if expected and fresh >= expected or not expected and fresh and time.perf_counter() - settled_at > 1.0:
+                break
+        else:
+            raise RuntimeError(f"no load report from {sorted(expected - fresh) or 'any process'} in {timeout} s")
+        latest = [now[pid][-1] for pid in fresh]
+        return {k: sum(c[k] for c in latest) for k in next(iter(latest), {})}
 
     def pids(self):
         found, todo = [], list(self.roots)
@@ -261,8 +285,10 @@ async def newcomer_in_chromium(browser, base: str, slug: str = "annealing") -> f
     return elapsed
 
 
-async def load_phase(base, sessions, seconds, stagger, probe, log_paths, browser_trials):
-    """``sessions`` students play for ``seconds``; returns the phase's numbers."""
+async def load_phase(base, sessions, seconds, stagger, probe, log_paths, browser_trials, min_updates=0):
+    """``sessions`` students play for ``seconds``, and on until each has received ``min_updates`` updates
+    since all joined (at most ``UPDATES_TIMEOUT`` s more: a student still short then is "frozen"); returns
+    the phase's numbers."""
     students = [Student(base, DEMOS[k % len(DEMOS)]) for k in range(sessions)]
     tasks, cpu0, own0, t0 = [], probe.cpu_seconds(), time.process_time(), time.perf_counter()
     for student in students:
@@ -282,6 +308,11 @@ async def load_phase(base, sessions, seconds, stagger, probe, log_paths, browser
                     students[0].errors.append(f"browser newcomer: {type(err).__name__}: {err}")
             await browser.close()
     await asyncio.sleep(max(0.0, joined + seconds - time.perf_counter()))
+    short = lambda: [s for s in students if s.count(joined) < min_updates]  # noqa: E731
+    deadline = time.perf_counter() + UPDATES_TIMEOUT
+    while short() and time.perf_counter() < deadline and not any(s.errors for s in students):
+        await asyncio.sleep(0.2)
+    frozen = len(short())
     end = time.perf_counter()
     memory, threads, cpu = probe.memory_mb(), probe.threads(), (probe.cpu_seconds() - cpu0) / (end - t0)
     clients_cpu = (time.process_time() - own0) / (end - t0)
@@ -300,16 +331,18 @@ async def load_phase(base, sessions, seconds, stagger, probe, log_paths, browser
             "error_texts": sorted({e for s in students for e in s.errors})[:5],
             "first_update": [s.first_update for s in students if s.first_update is not None],
             "browser_newcomer": newcomers, "rates": rates, "busy": sum(s.saw_busy for s in students),
+            "frozen": frozen, "played_s": end - joined,
             "memory_mb": memory, "threads": threads, "cpu_cores": cpu, "clients_cpu_cores": clients_cpu}
 
 
-async def settle(probe, timeout=90.0):
+async def settle(probe, timeout=180.0):
     """Wait until every closed session is destroyed (Bokeh drops a session 15–30 s after its page closed)
-    or ``timeout``; returns the processes' counts (see :meth:`ServerProbe.counts`) with their memory (MB)
-    and idle CPU: cores, the median of ten 1-s readings. Work left running (a timer, a busy worker) shows in
-    every second; the clean-up after the last sessions (Panel's debounced garbage collection, ours and the
-    heap's trim, app/memory.py: ~0.2 s each, seen landing 7 s after the last session was gone) in one or
-    two, and is not idle work."""
+    or ``timeout``; returns the processes' counts (see :meth:`ServerProbe.counts`) with their memory (MB),
+    the frames computed in the next 10 s (``frames_computed_idle``: 0 unless something still computes for
+    a closed page) and idle CPU: cores, the median of ten 1-s readings. Work left running (a timer, a busy
+    worker) shows in every second; the clean-up after the last sessions (Panel's debounced garbage
+    collection, ours and the heap's trim, app/memory.py: ~0.2 s each, seen landing 7 s after the last
+    session was gone) in one or two, and is not idle work."""
     deadline = time.perf_counter() + timeout
     await asyncio.sleep(15.0)
     counts = await probe.counts()
@@ -320,7 +353,9 @@ async def settle(probe, timeout=90.0):
     for _ in range(10):
         await asyncio.sleep(1.0)
         readings.append(-cpu + (cpu := probe.cpu_seconds()))
-    return dict(counts, memory_mb=probe.memory_mb(), idle_cores=statistics.median(readings))
+    after = await probe.counts()
+    return dict(counts, memory_mb=probe.memory_mb(), idle_cores=statistics.median(readings),
+                frames_computed_idle=after["frames_computed"] - counts["frames_computed"])
 
 
 async def cycles_phase(base, cycles, probe):
@@ -418,7 +453,8 @@ async def run(args, base, probe, log_paths):
     fairness = await fairness_phase(base, args.fairness) if args.fairness else None
     if fairness:
         print(json.dumps(fairness), flush=True)
-    load = await load_phase(base, args.sessions, args.seconds, args.stagger, probe, log_paths, args.browser_trials)
+    load = await load_phase(base, args.sessions, args.seconds, args.stagger, probe, log_paths, args.browser_trials,
+                            args.min_updates)
     print(json.dumps({k: v for k, v in load.items() if k != "first_update"}, indent=1, default=str), flush=True)
     cycles = await cycles_phase(base, args.cycles, probe) if args.cycles else None
     if cycles:
@@ -433,6 +469,9 @@ def main(argv=None):
     parser.add_argument("--stagger", type=float, default=0.2, help="seconds between two students joining")
     parser.add_argument("--cycles", type=int, default=200, help="sessions opened and closed (0: none)")
     parser.add_argument("--browser-trials", type=int, default=5, help="Chromium newcomers during the load")
+    parser.add_argument("--min-updates", type=int, default=0, metavar="K",
+                        help="play on past --seconds until every student has received K updates (at most "
+                             f"{UPDATES_TIMEOUT:.0f} s more; those still short are counted as frozen)")
     parser.add_argument("--fairness", type=int, default=12, metavar="N",
                         help="first, cheap sessions alone and beside N heavy ones (0: skip)")
     parser.add_argument("--num-procs", type=int, default=1, help="otlab serve --num-procs")

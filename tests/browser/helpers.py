@@ -6,10 +6,13 @@ import os
 import pathlib
 import re
 import socket
+import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from typing import Callable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -22,20 +25,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: how a server's load report starts (app/server.py's ``load_report``, printed on SIGUSR1)
+LOAD_LINE = "otlab load:"
+
+
+def parse_load(line: str) -> dict:
+    """The fields of one load report line: pid, sessions, animations, runners_alive, ... as integers."""
+    return {key: int(value) for key, value in (item.split("=") for item in line.split()[2:])}
+
+
 class ServedURL(str):
-    """The served app's base URL; ``process`` is the server's subprocess (to watch its CPU time)."""
+    """The served app's base URL; ``process`` is the server's subprocess, ``output()`` its output so far."""
     process: subprocess.Popen
+    output: Callable[[], list]
+
+    def load(self, timeout: float = 60.0) -> dict:
+        """Ask the server for its load report (SIGUSR1) and wait for it: a dict (see :func:`parse_load`)."""
+        before = sum(line.startswith(LOAD_LINE) for line in self.output())
+        os.kill(self.process.pid, signal.SIGUSR1)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            reports = [line for line in self.output() if line.startswith(LOAD_LINE)]
+            if len(reports) > before:
+                return parse_load(reports[-1])
+            time.sleep(0.1)
+        raise AssertionError(f"the server printed no load report in {timeout} s")
 
 
-def cpu_seconds(process: subprocess.Popen) -> float:
-    """CPU time (user + system, s) the process has used so far, from /proc."""
-    fields = open(f"/proc/{process.pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+class _Lines:
+    """A process's output, read line by line in a thread (a pipe nobody reads blocks its writer once full)."""
+
+    def __init__(self, stream):
+        self.lines = []
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream):
+        for line in stream:
+            self.lines.append(line)
+
+    def __call__(self) -> list:
+        return list(self.lines)
 
 
-def wait_until_serving(url: str, process: subprocess.Popen, timeout: float, what: str) -> None:
-    """Return once ``url`` answers; a RuntimeError saying ``what`` did not start (with its output, when
-    piped) if ``process`` exits first or ``timeout`` seconds pass."""
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float, what: str, output=None) -> None:
+    """Return once ``url`` answers; a RuntimeError saying ``what`` did not start (with ``output()``, its
+    output, where given) if ``process`` exits first or ``timeout`` seconds pass."""
     deadline = time.time() + timeout
     while True:
         try:
@@ -43,7 +77,7 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float, what
             return
         except OSError:
             if process.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"{what} did not start:\n{process.stdout.read() if process.stdout else ''}")
+                raise RuntimeError(f"{what} did not start:\n{''.join(output()) if output else ''}")
             time.sleep(0.3)
 
 
@@ -59,17 +93,18 @@ def stop(process: subprocess.Popen) -> None:
 def served_app(timeout: float = 90.0, port: int = 0, options=("--no-warm-up",), output=subprocess.PIPE):
     """Run ``python -m otlab.app serve`` on ``port`` (a free one by default) with ``options`` and yield its
     base URL (a :class:`ServedURL`); stop it afterwards. ``output``: where its output goes (a file, or
-    piped and shown if it fails to start)."""
+    piped and kept: ``ServedURL.output()``)."""
     port = port or free_port()
     env = dict(os.environ, OTLAB_DEVICE="cpu", KEOPS_VERBOSE="0")
     proc = subprocess.Popen([sys.executable, "-m", "otlab.app", "serve", "--port", str(port), "--no-show",
                              "--device", "cpu", *options], env=env, stdout=output,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
+    served = ServedURL(url)
+    served.process = proc
+    served.output = _Lines(proc.stdout) if output == subprocess.PIPE else lambda: open(output.name).readlines()
     try:
-        wait_until_serving(url, proc, timeout, "otlab serve")
-        served = ServedURL(url)
-        served.process = proc
+        wait_until_serving(url, proc, timeout, "otlab serve", served.output)
         yield served
     finally:
         stop(proc)
@@ -110,7 +145,7 @@ def proxied_app(folder: pathlib.Path, backends: int = 2, options=("--no-warm-up"
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         stack.callback(stop, proxy)
         url = f"http://127.0.0.1:{proxy_port}/"
-        wait_until_serving(url, proxy, timeout, "nginx")
+        wait_until_serving(url, proxy, timeout, "nginx", _Lines(proxy.stdout))
         yield url, servers
 
 
@@ -123,6 +158,42 @@ def open_on_projector(page, address: str, timeout: float = 60) -> None:
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(address)
     page.wait_for_selector(".otlab-readout-text", timeout=timeout * 1000)
+
+
+def wait_until(predicate, timeout: float = 60.0, every: float = 0.1) -> bool:
+    """Return once ``predicate()`` is true; an AssertionError after ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    raise AssertionError(f"condition not met in {timeout} s")
+
+
+def frame_count(page) -> int:
+    """The frames the player says it has shown."""
+    return int(page.locator(".otlab-frame").inner_text())
+
+
+def pause(page) -> None:
+    """Press pause and wait until the server says so (the button then offers Play)."""
+    if "Play" in page.locator(".otlab-play button").inner_text():
+        return
+    page.locator(".otlab-play button").click()
+    wait_until(lambda: "Play" in page.locator(".otlab-play button").inner_text())
+
+
+def still_picture(locator, timeout: float = 60.0) -> bytes:
+    """A screenshot of ``locator`` once two taken 0.3 s apart agree (whatever was changing it is done)."""
+    shot = locator.screenshot()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        locator.page.wait_for_timeout(300)
+        again = locator.screenshot()
+        if again == shot:
+            return shot
+        shot = again
+    raise AssertionError(f"the picture kept changing for {timeout} s")
 
 
 def readout(page) -> str:

@@ -3,8 +3,7 @@ with our default flags: the view's canvas reports "ANGLE ... SwiftShader", asser
 camera, uploads."""
 import pytest
 
-from helpers import open_on_projector, readout
-from test_app import wait_until
+from helpers import open_on_projector, pause, readout, still_picture, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -25,17 +24,15 @@ def test_plays_and_the_camera_turns(page, app_url):
     assert "1,500 → 1,500 points" in readout(page)
     # the software renderer these tests run on (the view then draws without multisampling)
     assert "SwiftShader" in page.locator("canvas.otlab-webgl").get_attribute("data-renderer")
-    page.locator(".otlab-play button").click()  # pause: only the camera changes the picture now
-    page.wait_for_timeout(500)
+    pause(page)  # only the camera changes the picture now (once a frame in flight has landed)
     canvas = page.locator("canvas.otlab-webgl")
-    before = canvas.screenshot()
+    before = still_picture(canvas)
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 + 30, steps=6)
     page.mouse.up()
-    page.wait_for_timeout(300)
-    assert canvas.screenshot() != before
+    wait_until(lambda: canvas.screenshot() != before, timeout=30)
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert page.console_errors == []
 
@@ -62,8 +59,10 @@ def test_swarms_in_3d_play(page, app_url):
     open_on_projector(page, app_url + "swarms3d?n=24", timeout=90)
     time_of = lambda: float(page.locator(".otlab-time").text_content())  # noqa: E731
     wait_until(lambda: time_of() > 0.02, timeout=60)
-    d0, t0 = drawn(page), time_of()
+    canvas = page.locator("canvas.otlab-webgl")
+    d0, t0, before = drawn(page), time_of(), canvas.screenshot()
     wait_until(lambda: time_of() > t0 + 0.05 and drawn(page) > d0 + 3, timeout=60)
+    wait_until(lambda: canvas.screenshot() != before, timeout=60)  # the particles moved on screen
     assert "24 particles on 24³ voxels" in readout(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert page.console_errors == []

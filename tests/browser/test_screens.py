@@ -3,7 +3,7 @@ screen (1920×1080): no sideways scrolling, no console errors. The screenshots o
 the test's temporary folder (curated ones for the docs come from docs/make_screenshots.py)."""
 import pytest
 
-from helpers import open_on_projector
+from helpers import open_on_projector, wait_until
 from otlab.app.gallery import DEMOS
 
 pytestmark = pytest.mark.browser
@@ -21,7 +21,11 @@ def test_every_page_fits_a_projector_and_full_hd(page, app_url, slug, tmp_path):
         open_on_projector(page, app_url + slug, timeout=120)
     for width, height in SCREENS:
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(800)  # the layout follows the new size
+        page.wait_for_function(f"window.innerWidth === {width}", timeout=30_000)
+        wide = lambda: page.evaluate("document.documentElement.scrollWidth")  # noqa: E731
+        try:  # the layout follows the new size (Bokeh lays out again on the resize)
+            wait_until(lambda: wide() <= width, timeout=30)
+        except AssertionError:
+            raise AssertionError(f"{slug} scrolls sideways at {width}: {wide()} px wide") from None
         page.screenshot(path=str(tmp_path / f"{slug}-{width}.png"))
-        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{slug} scrolls sideways at {width}"
     assert page.console_errors == []

@@ -231,7 +231,7 @@ def iterate_semidiscrete(sites, masses=None, *, domain=None, density=None, tol=1
         start = masses_at(w)
     if start[0].min() <= 0:
         k = int(np.argmin(start[0]))
-        raise ValueError(f"the cell of sites[{k}] has no mass at the start (a site outside the domain, or where "
+        raise ValueError(f"sites[{k}] has a cell with no mass at the start (a site outside the domain, or where "
                          "density is zero); move the site or give weights0 that make every cell non-empty")
     for s in damped_newton(masses_at, hessian, w, start, nu, tol=tol, max_iter=max_iter, what="semi-discrete OT"):
         yield SemiDiscreteState(s.step, torch.from_numpy(s.weights[:len(x)]), s.payload, s.error, s.tau,

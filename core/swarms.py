@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import Tuple, Union
 
 import numpy as np
 import torch
@@ -197,7 +197,22 @@ class Swarm:
         return 2 * EXIT * ball_radius(self.fill / self.n0, self.dim)
 
     def _inside(self, x: np.ndarray) -> np.ndarray:
-        """Positions (N, D) moved back into the room (wrapped when periodic)."""
+        """Positions (N, D) moved back into the room (wrapped when periodic), and apart: particles pushed
+        into the same corner (a fast step against two walls) land on one point, which has no cell."""
+        return self._apart(self._into_room(x))
+
+    def _apart(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with each repeated position but its first moved by a random 1e-6 (inside the room's
+        margin of 1e-3, so still inside)."""
+        _, first = np.unique(x, axis=0, return_index=True)
+        if len(first) == len(x):
+            return x
+        again = np.setdiff1d(np.arange(len(x)), first)
+        x = x.copy()
+        x[again] += 1e-6 * _unit(self.rng.normal(size=(len(again), x.shape[1])))
+        return np.mod(x, 1.0) if self.periodic else x
+
+    def _into_room(self, x: np.ndarray) -> np.ndarray:
         margin = 1e-3
         if self.periodic:
             return np.mod(x, 1.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 
 _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -16,10 +17,11 @@ _FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 def real_tensor(name: str, x, what: str) -> torch.Tensor:
     """``x`` as a floating tensor: tensors and array-likes (numpy arrays, lists) of real numbers;
-    integers are promoted to the default float dtype. ``what`` names the content in the error."""
+    integers are promoted to the default float dtype. Lists go through numpy, so that Python floats (doubles)
+    stay float64 (torch would round them to float32). ``what`` names the content in the error."""
     if not isinstance(x, torch.Tensor):
         try:
-            x = torch.as_tensor(x)
+            x = torch.as_tensor(np.asarray(x) if isinstance(x, (list, tuple)) else x)
         except Exception as err:  # torch raises several types for unconvertible input
             raise TypeError(f"{name} must be a tensor or an array of {what}, got {type(x).__name__}") from err
     if not x.is_floating_point():

@@ -7,8 +7,8 @@ import torch
 
 from otlab.core import ConvergenceWarning, SamplesLoss, iterate, solve
 
-X = torch.rand(10, 2)
-Y = torch.rand(12, 2)
+X = torch.rand(10, 2, generator=torch.Generator().manual_seed(10))
+Y = torch.rand(12, 2, generator=torch.Generator().manual_seed(12))
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -93,9 +93,15 @@ def test_samples_loss_call_forms():
         SamplesLoss("energy")(torch.full((3, 2), float("nan")), Y)
 
 
-def test_array_likes_are_accepted():
-    value = solve(np.random.rand(10, 2), np.random.rand(12, 2).tolist()).value
-    assert torch.isfinite(value)
+def test_array_likes_give_the_numbers_of_tensors():
+    x, y = np.random.default_rng(1).random((10, 2)), np.random.default_rng(2).random((12, 2))
+    reference = solve(torch.from_numpy(x), torch.from_numpy(y))
+    for xs, ys in ((x, y.tolist()), (x.tolist(), y), (x.astype(np.float32), y.astype(np.float32))):
+        result = solve(xs, ys)
+        rtol = 1e-5 if isinstance(xs, np.ndarray) and xs.dtype == np.float32 else 1e-12
+        assert result.value.dtype == (torch.float32 if rtol > 1e-12 else torch.float64)
+        assert float(result.value) == pytest.approx(float(reference.value), rel=rtol)
+        torch.testing.assert_close(result.f.double(), reference.f, rtol=rtol, atol=rtol * 1e-2)
 
 
 def test_result_methods_check_points():
@@ -108,14 +114,33 @@ def test_result_methods_check_points():
         res.plan_apply(torch.rand(7))
 
 
+@pytest.mark.parametrize("backend", ["tensorized", "online"])
+def test_zero_weights_are_the_same_as_removing_the_points(backend):
+    """Points of zero weight take no part: the value and the other points' potentials are those of the
+    problem without them (the same diameter, hence the same temperatures). (Multiscale clusters them too,
+    which moves its truncation: its accuracy is tests/test_multiscale.py's.)"""
+    x, y = X.double(), Y.double()
+    a = torch.rand(10, dtype=torch.float64) + 0.1
+    a[:3] = 0
+    a /= a.sum()
+    kept = solve(x[3:], y, a[3:], None, backend=backend, diameter=2.0)
+    full = solve(x, y, a, None, backend=backend, diameter=2.0)
+    assert float(full.value) == pytest.approx(float(kept.value), rel=1e-9)
+    torch.testing.assert_close(full.f[3:], kept.f, rtol=1e-9, atol=1e-11)
+    torch.testing.assert_close(full.g, kept.g, rtol=1e-9, atol=1e-11)
+
+
 def test_degenerate_but_valid_inputs_are_finite():
-    """Zero weights on some points, duplicates, tiny blur in float32: finite results."""
-    a = torch.ones(10) / 8
-    a[:2] = 0
+    """Duplicates and a tiny blur in float32: finite results; duplicated points are the same measure as the
+    points once (on the exact backends: multiscale's clusters, and so its truncation, see the points twice)."""
     dup = torch.cat([X[:5], X[:5]])
     for backend in ["tensorized", "online", "multiscale"]:
-        assert torch.isfinite(solve(X, Y, a, None, backend=backend).value)
-        assert torch.isfinite(solve(dup, Y, backend=backend).value)
+        merged = solve(X[:5].double(), Y.double(), backend=backend)
+        doubled = solve(dup.double(), Y.double(), backend=backend)
+        if backend == "multiscale":
+            assert torch.isfinite(doubled.value)
+        else:
+            assert float(doubled.value) == pytest.approx(float(merged.value), rel=1e-9)
         with warnings.catch_warnings():  # float32 at blur 1e-4 may stop above level_tol: that is a warning
             warnings.simplefilter("ignore", ConvergenceWarning)
             assert torch.isfinite(solve(X, Y, blur=1e-4, backend=backend).value)

@@ -26,7 +26,7 @@ from typing import Iterator, Optional
 import torch
 
 from . import checks
-from .geometry import Level, Potentials, SingleLevel
+from .geometry import Level, SingleLevel
 from .grid_softmin import Grid, GridSoftmin, as_extent, extent_axes
 from .results import SolvedPotentials, shown_value
 from .schedule import anneal_schedule

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from otlab.core import solve
 from otlab.core.block_softmin import BlockSoftmin, keep_pairs
 from otlab.core.clusters import parent_labels, voxel_clusters
 from otlab.core.softmin import softmin_dense
@@ -62,17 +63,33 @@ def test_block_softmin_restricts_to_kept_pairs_and_differentiates():
     assert float((g * d).sum()) == pytest.approx(float(fd), rel=1e-6)
 
 
-def test_keep_pairs_keeps_the_transport_band():
-    """Clusters far from the image of the map are dropped; each row and column keeps something."""
-    origin = torch.zeros(2, dtype=torch.float64)
-    x = torch.rand(400, 2, dtype=torch.float64)
-    xc = voxel_clusters(x, torch.ones(400, dtype=torch.float64), origin, 0.1)
-    X = xc.centroids
-    f = torch.zeros(xc.count, dtype=torch.float64)
-    keep = keep_pairs(xc, xc, f, f, X, X, eps=0.001, truncate=5, p=2)
-    d = torch.cdist(X, X)
-    r = xc.radii
-    rule = d * d / 2 - d * (r[:, None] + r[None, :]) - r[:, None] * r[None, :] <= 5 * 0.001
-    assert torch.equal(keep, rule)  # with the identity map, the diagonal (each row's best) is in the rule
-    assert not bool(keep[d > 0.5].any()) and bool(keep[d < 0.1].all())
+@pytest.mark.parametrize("p", [1, 2])
+def test_a_dropped_cluster_pair_has_every_point_pair_past_the_truncation(p):
+    """keep_pairs drops the cluster pair (k, l) only if every point pair (x_i, y_j) in it has slack
+    C(x_i, y_j) - F(x_i) - G(y_j) > truncate·ε: its kernel entries are all below e^-truncate. F and G are the
+    potentials extended from the clusters by the soft-min formula, evaluated on the points themselves (the
+    bound's derivation is not used: for p = 2, |x|²/2 - F is convex; for p = 1, F is 1-Lipschitz). The
+    mask must drop much, and keep each row's and column's best pair."""
+    eps, truncate = (0.05 ** p), 5.0
+    gen = torch.Generator().manual_seed(p)
+    x = torch.rand(800, 2, dtype=torch.float64, generator=gen)
+    y = 0.15 * torch.randn(700, 2, dtype=torch.float64, generator=gen) + 0.5
+    origin = torch.full((2,), -1.0, dtype=torch.float64)
+    cell = 0.1 if p == 2 else 0.04  # p = 1 pays 2 (r_x + r_y) of slack for the clusters' size
+    xc = voxel_clusters(x, torch.full((800,), 1 / 800, dtype=torch.float64), origin, cell)
+    yc = voxel_clusters(y, torch.full((700,), 1 / 700, dtype=torch.float64), origin, cell)
+    coarse = solve(xc.centroids, yc.centroids, xc.masses, yc.masses, p=p, blur=0.05, debias=False, tol=1e-6)
+    X, Y = xc.centroids.clone().requires_grad_(True), yc.centroids.clone().requires_grad_(True)
+    f, g = coarse.potential_f(X), coarse.potential_g(Y)
+    maps = None, None
+    if p == 2:  # the barycentric images X - ∇F(X), Y - ∇G(Y)
+        grad_f, grad_g = torch.autograd.grad(f.sum() + g.sum(), (X, Y))
+        maps = (X - grad_f).detach(), (Y - grad_g).detach()
+    keep = keep_pairs(xc, yc, f.detach(), g.detach(), *maps, eps, truncate, p)
+    d = torch.cdist(x, y)
+    slack = (d * d / 2 if p == 2 else d) - coarse.potential_f(x)[:, None] - coarse.potential_g(y)[None, :]
+    dropped = ~keep[xc.labels][:, yc.labels]
+    assert float(dropped.double().mean()) > (0.3 if p == 2 else 0.1)  # not vacuous
+    assert float(slack[dropped].min()) > truncate * eps
     assert bool(keep.any(0).all() and keep.any(1).all())
+    assert float(slack[~dropped].min()) < truncate * eps  # the band the plan lives in is kept

@@ -70,14 +70,23 @@ def test_translated_copies_give_the_translated_shape():
 
 
 @pytest.mark.parametrize("debias", [True, False])
-def test_mass_is_one_at_small_blur_with_uneven_weights(debias):
-    """Half a pixel of blur (e^{-C/ε} underflows for most pixel pairs) and weights (.1, .2, .7):
-    mass 1 within 1e-3 (POT's kernel iterations lose mass here)."""
-    n = 40
-    result = barycenter_grid(three_blobs(n).float(), [0.1, 0.2, 0.7], blur=0.5 / n, debias=debias)
-    assert result.density.dtype == torch.float32
-    assert result.mass == pytest.approx(1.0, abs=1e-3)
-    assert torch.isfinite(result.density).all()
+def test_small_blur_in_float32_is_the_gaussian_closed_form(debias):
+    """Half a pixel of blur (e^{-C/ε} underflows for most pixel pairs), weights (.1, .2, .7), float32:
+    the W2 barycenter of isotropic Gaussians N(m_k, s_k² I) is N(Σ w_k m_k, (Σ w_k s_k)² I). Measured L1 to
+    it: 0.020 (the inputs are Gaussians sampled on 40 cells, s = 2.4–4 cells; the mixture Σ w_k α_k is 1.0
+    away); the float32 run is the float64 run (2e-8 in L1) and has mass 1 (POT's kernel iterations lose
+    mass here)."""
+    n, w = 40, [0.1, 0.2, 0.7]
+    means, sds = [(0.3, 0.3), (0.7, 0.4), (0.45, 0.7)], [0.08, 0.06, 0.1]
+    A = torch.stack([blob(n, m, s) for m, s in zip(means, sds)])
+    target = blob(n, tuple(sum(wk * m[i] for wk, m in zip(w, means)) for i in (0, 1)),
+                  sum(wk * s for wk, s in zip(w, sds)))
+    single = barycenter_grid(A.float(), w, blur=0.5 / n, debias=debias)
+    double = barycenter_grid(A, w, blur=0.5 / n, debias=debias)
+    assert single.density.dtype == torch.float32 and single.converged
+    assert single.mass == pytest.approx(1.0, abs=1e-6)
+    assert float((single.density.double() - double.density).abs().sum()) < 1e-6
+    assert float((double.density - target).abs().sum()) < 0.03
 
 
 def spread(d):
@@ -110,12 +119,13 @@ def test_debiased_is_sharper_and_minimises_the_divergences():
         assert best < divergence_sum(bump, A, w, blur)
 
 
-def test_agrees_with_pot_where_pot_converges_and_beats_it_where_not():
+def test_agrees_with_pot_and_reaches_the_lowest_objective():
     """POT's convolutional_barycenter2d_debiased on its grid (linspace(0, 1, n): our extent widened by
     half a cell), reg = 2ε, 3000 updates each. At 1.5 px both reach the same objective Σ w_k S_ε
     (measured relative gap 3e-7) and nearly the same density (L1 0.004: the objective is flat along
-    fine ringing modes that neither run has finished, see docs/core.md). At 0.7 px POT stops at
-    another point (L1 0.37 away) whose objective is 4% higher than ours."""
+    fine ringing modes that neither run has finished, see docs/core.md). At 0.7 px our objective is at
+    most POT's (measured: POT stops at another point, L1 0.37 away, 4% higher) and at most that of small
+    perturbations of our barycenter."""
     ot = pytest.importorskip("ot")
     n, w = 16, [0.2, 0.3, 0.5]
     A = three_blobs(n)
@@ -130,7 +140,10 @@ def test_agrees_with_pot_where_pot_converges_and_beats_it_where_not():
             assert abs(mine - pots) < 1e-5 * pots
             assert float((ours - theirs).abs().sum()) < 0.01
         else:
-            assert mine < pots - 1e-4
+            assert mine <= pots * (1 + 1e-5)
+            g = torch.Generator().manual_seed(1)
+            bump = ours * (1 + 0.05 * torch.randn(ours.shape, generator=g, dtype=F64)).clamp_min(0)
+            assert mine < divergence_sum(bump, A, w, blur, extent)
 
 
 def test_plain_barycenter_equals_pot_convolutional():
@@ -146,12 +159,17 @@ def test_plain_barycenter_equals_pot_convolutional():
 
 def test_3d_and_odd_rectangular_grids():
     """Translated boxes on a 15 x 12 x 9 grid, by whole cells and away from the border (both would
-    break the translation symmetry): centroid at the weighted mean of the centroids."""
+    break the translation symmetry): the barycenter is the box translated by the weighted shift (3 cells
+    on each axis for weights .4, .6 and a shift of 5): L1 measured 0.005 at blur 0.6 cell, 8e-5 at 0.3
+    cell (the mixture of the two boxes is 2 away); the centroid at the weighted mean of the centroids."""
     A = torch.zeros(2, 15, 12, 9, dtype=F64)
     A[0, 3:6, 2:4, 1:3] = 1
-    A[1, 8:11, 7:9, 6:8] = 1  # shifted by 5 cells on each axis: the barycenter by 3 (weights .4, .6)
+    A[1, 8:11, 7:9, 6:8] = 1
+    target = torch.zeros(15, 12, 9, dtype=F64)
+    target[6:9, 5:7, 4:6] = 1 / 12
     result = barycenter_grid(A, [0.4, 0.6], blur=0.06, extent=((0, 1.5), (0, 1.2), (0, 0.9)))
     assert result.density.shape == (15, 12, 9) and result.converged
+    assert float((result.density - target).abs().sum()) < 0.02
     c = [centroid(a / a.sum()) * torch.tensor([1.5, 1.2, 0.9], dtype=F64) for a in A]
     got = centroid(result.density) * torch.tensor([1.5, 1.2, 0.9], dtype=F64)
     assert torch.allclose(got, 0.4 * c[0] + 0.6 * c[1], atol=1e-5)
@@ -166,8 +184,20 @@ def test_warm_start_from_a_converged_state():
     again = barycenter_grid(A, [0.6, 0.2, 0.2], blur=1.5 / n, tol=1e-3, warm_start=first.potentials)
     assert again.converged and again.eps == first.eps and again.n_iter < first.n_iter / 3
     assert float((again.density - first.density).abs().sum()) < 0.05
-    states = list(iterate_barycenter_grid(A, blur=1.5 / n, max_iter=30))
-    assert states[-1].final and not any(s.final for s in states[:-1])
+
+
+
+def test_iterate_barycenter_grid_yields_every_update_and_ends_on_barycenter_grid():
+    """One state per update, the steps counted 1, 2, ...; the last is final and is barycenter_grid's result
+    for the same arguments (same density, same number of updates), also when cut by max_iter."""
+    A = three_blobs(24)
+    for kw in (dict(blur=1.5 / 24, tol=1e-3), dict(blur=1.5 / 24, max_iter=30)):
+        states = list(iterate_barycenter_grid(A, [0.6, 0.2, 0.2], **kw))
+        result = barycenter_grid(A, [0.6, 0.2, 0.2], **kw)
+        assert [s.n_iter for s in states] == list(range(1, len(states) + 1)) == list(range(1, result.n_iter + 1))
+        assert states[-1].final and not any(s.final for s in states[:-1])
+        torch.testing.assert_close(states[-1].density, result.density, rtol=0, atol=0)
+        assert float((states[-1].density - states[len(states) // 2].density).abs().sum()) > 0  # it moved
 
 
 def test_free_support_diracs_and_translations():

@@ -45,11 +45,9 @@ def test_max_iter_before_tol_warns_and_says_so():
 
 
 def test_outliers_default_is_close_to_converged_and_nonnegative():
-    """A few far outliers: one update per temperature (GeomLoss's) ends far from S_ε; ours within 1%."""
+    """A few far outliers: the default within 1% of S_ε run to a marginal error of 1e-8, and non-negative."""
     x = torch.cat([torch.rand(300, 2, dtype=torch.float64), torch.rand(3, 2, dtype=torch.float64) * 20 + 10])
     y = torch.randn(280, 2, dtype=torch.float64) * 0.1 + 0.5
     converged = float(solve(x, y, tol=1e-8, max_iter=50_000).value)
     default = float(solve(x, y).value)
-    geomloss_like = float(solve(x, y, level_tol=None).value)
     assert default >= 0 and abs(default - converged) <= 0.01 * converged
-    assert abs(geomloss_like - converged) > 0.012 * converged  # measured: 1.5% (float64, deterministic)

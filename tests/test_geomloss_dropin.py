@@ -48,28 +48,35 @@ def test_values_and_gradients_match_geomloss(dim, p, debias, backend):
         assert float((g_ours - g_theirs).norm() / g_theirs.norm()) < 1e-8
     else:
         # GeomLoss's p = 1 cost is sqrt(max(|x - y|^2, 1e-8)): every entry within 1e-4 of ours, and each
-        # OT_ε is 1-Lipschitz in the cost (sup norm, unit masses), so S moves by at most 2e-4
+        # OT_ε is 1-Lipschitz in the cost (sup norm, unit masses), so S moves by at most 2e-4 (the gradients,
+        # which the clamp changes on the diagonal of the self-problems, are compared with the clamped cost
+        # in the next test)
         assert abs(float(ours) - float(theirs)) <= 2e-4
 
 
-def test_p1_iterations_match_geomloss_with_its_clamped_distance():
+@pytest.mark.parametrize("debias", [True, False])
+def test_p1_values_and_gradients_match_geomloss_with_its_clamped_distance(debias):
     x, y, a, b = clouds(150, 130, 2)
 
     def clamped(u, v):
         return ((u[:, :, None, :] - v[:, None, :, :]) ** 2).sum(-1).clamp_min(1e-8).sqrt()
 
-    ours = SamplesLoss(p=1, cost=clamped, blur=0.05, scaling=0.6, level_tol=None)(a, x, b, y)
-    theirs = geomloss.SamplesLoss(p=1, blur=0.05, scaling=0.6, backend="tensorized")(a, x, b, y)
+    xg, xg2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ours = SamplesLoss(p=1, cost=clamped, blur=0.05, scaling=0.6, debias=debias, level_tol=None)(a, xg, b, y)
+    theirs = geomloss.SamplesLoss(p=1, blur=0.05, scaling=0.6, debias=debias, backend="tensorized")(a, xg2, b, y)
+    (g_ours,), (g_theirs,) = torch.autograd.grad(ours, xg), torch.autograd.grad(theirs, xg2)
     assert float(ours) == pytest.approx(float(theirs), rel=1e-9)
+    assert float((g_ours - g_theirs).norm() / g_theirs.norm()) < 1e-8
 
 
-def test_default_is_more_converged_than_geomloss():
-    """The default adds updates where one per temperature is far from the fixed point (DESIGN §3)."""
+def test_the_default_is_within_1_percent_of_the_converged_divergence():
+    """The default adds updates where one per temperature is far from the fixed point (DESIGN §3): within
+    1% of the divergence run to a marginal error of 1e-7 (GeomLoss's one update per temperature is
+    level_tol=None, compared above)."""
     x, y, a, b = clouds(300, 250, 2)
     converged = float(solve(x, y, a, b, tol=1e-7, max_iter=20_000).value)
     ours = float(SamplesLoss()(a, x, b, y))
-    theirs = float(geomloss.SamplesLoss()(a, x, b, y))
-    assert abs(ours - converged) < 0.01 * converged < abs(theirs - converged)
+    assert abs(ours - converged) < 0.01 * converged
 
 
 def test_custom_cost_callable_matches_geomloss():

@@ -128,3 +128,47 @@ def test_after_a_cold_restart_the_next_warm_start_is_not_extrapolated():
     for got, want in zip(starts, expected):
         if want is not None:
             np.testing.assert_array_equal(got, want)
+
+
+def steps(swarm, k):
+    """Positions and headings before and after each of ``k`` steps: lists of (x0, e0, x1, e1)."""
+    out = []
+    for _ in range(k):
+        x0, e0 = swarm.x.copy(), swarm.headings.copy()
+        swarm.step()
+        out.append((x0, e0, swarm.x.copy(), swarm.headings.copy()))
+    return out
+
+
+def test_run_and_tumble_runs_at_its_speed_and_tumbles_at_its_rate():
+    """Run-and-tumble (the spring made negligible, κ = 1e-9): away from the wall a particle moves by
+    dt·speed along its heading (the new one when it tumbled this step); a heading changes with probability
+    1 - e^{-λ dt} per step (tumbles are independent: 6,000 particle-steps, within 5 standard deviations),
+    and is otherwise kept exactly."""
+    dt, speed, rate = 0.01, 0.3, 5.0
+    swarm = Swarm(200, "run_and_tumble", speed=speed, tumble_rate=rate, dt=dt, stiffness=1e-9, seed=1)
+    changed, samples = 0, 0
+    for x0, e0, x1, e1 in steps(swarm, 30):
+        inside = (np.linalg.norm(x0 - 0.5, axis=1) < 0.45) & (np.linalg.norm(x1 - 0.5, axis=1) < 0.45)
+        np.testing.assert_allclose(x1[inside] - x0[inside], dt * speed * e1[inside], atol=1e-9)
+        np.testing.assert_allclose(np.linalg.norm(e1, axis=1), 1, rtol=1e-12)
+        turned = np.abs(e1 - e0).max(1) > 0
+        changed, samples = changed + int(turned.sum()), samples + len(e0)
+    p = 1 - np.exp(-rate * dt)
+    assert abs(changed / samples - p) < 5 * np.sqrt(p * (1 - p) / samples)
+
+
+def test_active_brownian_headings_decorrelate_at_the_rotational_diffusion_rate():
+    """Active Brownian on the periodic box: each step moves a particle by dt·speed along its heading
+    (κ = 1e-9), and in 2D the headings' correlation is E[e(t)·e(0)] = e^{-D_r t} (the discrete update's
+    error is O(dt)); 400 particles, within 4 standard errors of the mean at t = 0.25 and 0.5."""
+    dt, speed, rotation = 0.005, 0.2, 2.0
+    swarm = Swarm(400, "active_brownian", speed=speed, rotation=rotation, dt=dt, stiffness=1e-9, fill=0.5, seed=2)
+    start = swarm.headings.copy()
+    for k, (x0, e0, x1, e1) in enumerate(steps(swarm, 50), start=1):
+        moved = (x1 - x0 + 0.5) % 1.0 - 0.5  # across the periodic box's sides
+        np.testing.assert_allclose(moved, dt * speed * e1, atol=1e-9)
+        if k in (25, 50):
+            cosines = (e1 * start).sum(1)
+            expected = np.exp(-rotation * k * dt)
+            assert abs(cosines.mean() - expected) < 4 * cosines.std() / np.sqrt(len(cosines)) + 2 * rotation * dt

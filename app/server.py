@@ -4,9 +4,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 
 import panel as pn
+from panel.io.resources import COMPONENT_PATH
+from panel.io.server import ComponentResourceHandler
+from tornado.web import HTTPError
 
 from .gallery import ASSETS, DEMOS, gallery
 from .upload import CHUNK_BYTES
@@ -19,6 +23,24 @@ WEBSOCKET_MAX_BYTES = 4 * CHUNK_BYTES
 RAW_CSS = """
 body {font-family: system-ui, -apple-system, 'Segoe UI', sans-serif}
 """
+
+
+class ComponentFiles(ComponentResourceHandler):
+    """Panel's handler of the components' own files (``/components/<module>/<class>/<attribute>/<file>``)
+    with two holes closed: Panel imports whatever module the URL names (a request could run the import of
+    any installed module, with its side effects), here only modules already imported are looked in; and a
+    path its lookup cannot follow (``/components/../x``, a resource list that is None) raised an uncaught
+    exception (HTTP 500, a traceback in the log), here it is a 404."""
+
+    def parse_url_path(self, path: str) -> str:
+        if path.split("/")[0] not in sys.modules:
+            raise HTTPError(404, "Module not found")
+        try:
+            return super().parse_url_path(path)
+        except HTTPError:
+            raise
+        except Exception:
+            raise HTTPError(404, "Resource not found") from None
 
 
 def _page(title, factory):
@@ -78,4 +100,5 @@ def serve(port=5006, address="127.0.0.1", show=True, websocket_origin=None, num_
     print(f"otlab is serving the gallery at {url}", flush=True)
     return pn.serve(routes(), port=port, address=address, show=show, websocket_origin=origins,
                     num_procs=num_procs, static_dirs={"assets": str(ASSETS)}, title="otlab",
-                    threaded=threaded, start=True, websocket_max_message_size=WEBSOCKET_MAX_BYTES)
+                    threaded=threaded, start=True, websocket_max_message_size=WEBSOCKET_MAX_BYTES,
+                    extra_patterns=[(rf"/{COMPONENT_PATH}(.*)", ComponentFiles, {})])

@@ -16,6 +16,19 @@ def test_frames_keep_the_volumes_and_outline_every_cell():
     h = 1 / GRID_3D
     v = frame.boundary / h - 0.5
     assert np.abs(v - np.round(v)).max() < 1e-4  # voxel centres
+    # the outline is the cells' boundary: a voxel is drawn iff it is on the box's faces or a face neighbour
+    # lies in another cell; each drawn voxel is its own cell's
+    labels = model._swarm.state.cells.labels.numpy()
+    drawn = np.zeros(labels.shape, dtype=bool)
+    drawn[tuple(np.round(v).astype(int).T)] = True
+    padded = np.pad(labels, 1, constant_values=-2)
+    centre = padded[1:-1, 1:-1, 1:-1]
+    other = np.zeros(labels.shape, dtype=bool)
+    for axis in range(3):
+        for shift in (-1, 1):
+            other |= np.roll(padded, shift, axis)[1:-1, 1:-1, 1:-1] != centre
+    np.testing.assert_array_equal(drawn, other & (labels >= 0))
+    assert (labels[tuple(np.round(v).astype(int).T)] == frame.owner).all()
 
 
 def test_presets_are_three_dimensional():

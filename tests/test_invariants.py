@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from otlab.core import SamplesLoss, solve
-from conftest import require_keops
+from optional import require_keops
 from weights import random_weights
 
 

@@ -106,11 +106,12 @@ def test_an_installed_wheel_finds_the_gallery_images(tmp_path):
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(root)],
                    check=True, capture_output=True, timeout=300)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "env")], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "env")], check=True, timeout=300)
     env_python = tmp_path / "env" / "bin" / "python"
     wheel = next((tmp_path / "dist").glob("otlab-*.whl"))
-    subprocess.run([*pip, "install", "--no-deps", "--prefix", str(tmp_path / "env"), str(wheel)], check=True,
-                   capture_output=True, timeout=300)  # into the environment's own prefix (it has no pip)
+    # the new environment's own pip (this one's, given another --prefix, would uninstall the otlab it runs)
+    subprocess.run([str(env_python), "-m", "pip", "--disable-pip-version-check", "-q", "install", "--no-deps",
+                    "--no-index", str(wheel)], check=True, capture_output=True, timeout=300)
     found = subprocess.run([str(env_python), "-c", "from otlab.app.settings import assets_dir; print(assets_dir())"],
                            check=True, capture_output=True, text=True, timeout=60, cwd=tmp_path).stdout.strip()
     assets = pathlib.Path(found)

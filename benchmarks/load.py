@@ -22,8 +22,10 @@ configured as docs/deploy.md says):
    closed), and the server's CPU while idle afterwards (a periodic callback or worker left running would
    show there).
 
-Usage: python benchmarks/load.py [--sessions 50] [--seconds 60] [--cycles 200] [--num-procs 1] [--proxy N]
-       [--write docs/benchmarks.md]
+Usage: python benchmarks/load.py [--sessions 50] [--seconds 60] [--min-updates K] [--cycles 200] [--num-procs 1]
+       [--proxy N] [--write docs/benchmarks.md]
+(tests/browser/test_classroom.py runs a short version and asserts its counts only: sessions held, errors,
+students frozen, what is left once sessions end.)
 """
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def test_each_panel_flows_by_its_own_loss(losses):
         x = torch.as_tensor(first.x[k]).requires_grad_(True)
         value = SamplesLoss(**kwargs)(x, y)
         (grad,) = torch.autograd.grad(value, x)
-        assert second.values[k][0] == pytest.approx(float(value), rel=1e-5, abs=1e-7), name
+        assert second.values[k][0] == pytest.approx(float(value.detach()), rel=1e-5, abs=1e-7), name
         np.testing.assert_allclose(second.x[k], (x - 0.1 * 40 * grad).detach().numpy(), atol=1e-5, err_msg=name)
         assert not np.allclose(second.x[k], first.x[k])
 

@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from helpers import open_on_projector, readout, wait_until
+from helpers import open_on_projector, readout, still_picture, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -77,15 +77,20 @@ def test_painting_density_makes_small_cells_there(page, app_url):
     open_on_projector(page, app_url + "power_diagrams")
     wait_until(lambda: converged(page), timeout=60)
     stroke = (0.32, 0.31), (0.68, 0.49)
+    cells = page.locator(".otlab-cells canvas").first
+    converged_text = readout(page)  # its mass error is that run's: a new converged run reads otherwise
     before = cells_along(page, *stroke)
     page.locator(".otlab-brush").get_by_text("paint density").click()
     page.mouse.move(*screen(page, 0.3, 0.3))
     page.mouse.down()
     for i in range(1, 11):
         page.mouse.move(*screen(page, 0.3 + 0.04 * i, 0.3 + 0.02 * i))
+        page.wait_for_timeout(60)  # a dab per move (the brush paints where the pointer is)
     page.mouse.up()
     wait_until(lambda: "painted" in page.locator(".otlab-w-targets select").input_value(), timeout=30)
-    wait_until(lambda: converged(page), timeout=60)
+    # Newton re-runs on the painted target: wait for it to converge there, and the picture to rest
+    wait_until(lambda: converged(page) and readout(page) != converged_text, timeout=90)
+    still_picture(cells)
     after = cells_along(page, *stroke)
     assert after > before, (before, after)  # measured: 5 cells before, 8 after
     assert page.console_errors == []

@@ -97,7 +97,15 @@ class FrameScheduler:
                 thread.start()
             self._queue.append((next(self._order), account, fn, future, self.clock()))
             self._ready.notify()
+        future.add_done_callback(self._forget)
         return future
+
+    def _forget(self, future: Future) -> None:
+        """A job cancelled while waiting leaves the queue at once: it held its session's frame function
+        (and so its model and runner) until a worker came to it, minutes on a loaded server."""
+        if future.cancelled():
+            with self._ready:
+                self._queue = [job for job in self._queue if job[3] is not future]
 
     def waiting(self) -> int:
         """Jobs waiting for a worker."""

@@ -337,9 +337,9 @@ async def load_phase(base, sessions, seconds, stagger, probe, log_paths, browser
             "memory_mb": memory, "threads": threads, "cpu_cores": cpu, "clients_cpu_cores": clients_cpu}
 
 
-async def settle(probe, timeout=180.0):
+async def settle(probe, timeout=300.0):
     """Wait until every closed session is destroyed (Bokeh drops a session 15–30 s after its page closed)
-    or ``timeout``; returns the processes' counts (see :meth:`ServerProbe.counts`) with their memory (MB),
+    and their frames in flight are done, or ``timeout``; returns the processes' counts (see :meth:`ServerProbe.counts`) with their memory (MB),
     the frames computed in the next 10 s (``frames_computed_idle``: 0 unless something still computes for
     a closed page) and idle CPU: cores, the median of ten 1-s readings. Work left running (a timer, a busy
     worker) shows in every second; the clean-up after the last sessions (Panel's debounced garbage
@@ -348,7 +348,10 @@ async def settle(probe, timeout=180.0):
     deadline = time.perf_counter() + timeout
     await asyncio.sleep(15.0)
     counts = await probe.counts()
-    while counts.get("sessions", 0) > 0 and time.perf_counter() < deadline:
+    # destroyed, and the frames they had in flight done (a frame cannot be interrupted: one started before
+    # its session ended finishes, and is dropped; on a loaded machine the 3D shapes' solve takes a minute)
+    while (counts.get("sessions", 0) > 0 or counts.get("frames_running", 0) > 0
+           or counts.get("frames_waiting", 0) > 0) and time.perf_counter() < deadline:
         await asyncio.sleep(3.0)
         counts = await probe.counts()
     readings, cpu = [], probe.cpu_seconds()

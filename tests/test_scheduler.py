@@ -184,3 +184,25 @@ def test_worker_count_from_the_environment(monkeypatch):
         scheduling.default_workers()
     with pytest.raises(ValueError, match="workers must be >= 1"):
         FrameScheduler(0)
+
+
+def test_a_cancelled_job_leaves_the_queue_and_its_session():
+    """A frame cancelled while waiting (its session stopped) is dropped from the queue at once, so nothing
+    keeps the session's objects while the worker is busy with another frame."""
+    class Model:
+        def step(self):
+            return 1
+
+    pool, blocker, model = FrameScheduler(workers=1), threading.Event(), Model()
+    started = threading.Event()
+    first = pool.submit(Account(), lambda: started.set() or blocker.wait(30))
+    assert started.wait(30)  # the one worker is busy
+    waiting = pool.submit(Account(), model.step)
+    assert pool.waiting() == 1 and waiting.cancel()
+    assert pool.waiting() == 0
+    gone = weakref.ref(model)
+    del model, waiting
+    gc.collect()
+    assert gone() is None  # while the worker still computes the first frame
+    blocker.set()
+    assert first.result(30) and pool.submit(Account(), lambda: 2).result(30) == 2

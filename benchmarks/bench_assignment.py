@@ -21,7 +21,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from otlab.core import assign, solve
-from otlab.core.assignment import assignment_costs
+from otlab.core.discrete.assignment import assignment_costs
 
 FAMILIES = ("uniform", "gaussian", "clusters", "ties")
 

@@ -31,7 +31,7 @@ import scipy
 import scipy.optimize
 
 from otlab.core import solve_laguerre_grid, solve_semidiscrete
-from otlab.core.power_diagrams import as_pixel_density, convex_domain, evaluate
+from otlab.core.semidiscrete.power_diagrams import as_pixel_density, convex_domain, evaluate
 
 FAMILIES = ("uniform", "clusters", "lattice", "masses", "pentagon", "density")
 PENTAGON = np.array([[0.1, 0.0], [0.9, 0.05], [1.0, 0.6], [0.5, 1.0], [0.0, 0.7]])

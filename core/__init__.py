@@ -25,26 +25,30 @@ Entry points:
                                                      Laguerre cells of any cost on a 2D/3D pixel grid
     solve_laguerre_grid(sites, masses, ...)          their weights for prescribed (soft) volumes, by Newton
     Swarm(n, motion="run_and_tumble", ...)           incompressible particle swarms: step() -> SwarmState
+
+Layout, by family: ``clouds/`` (point-cloud Sinkhorn and its backends), ``grids/`` (densities on grids,
+barycenters), ``semidiscrete/`` (power diagrams, Laguerre cells, swarms), ``discrete/`` (assignment, 1D);
+shared at the top: argument checks, costs, conventions, the ε schedule.
 """
-from .assignment import Assignment, assign, iterate_assignment
-from .barycenters import (GridBarycenter, barycenter_grid, barycenter_points, iterate_barycenter_grid,
-                          iterate_barycenter_points)
 from .conventions import from_pot, pot_reg, to_pot
-from .results import OTResult
-from .flows import FlowState, gradient_flow
-from .grid_softmin import Grid
-from .laguerre_grid import (LaguerreGrid, LaguerreGridResult, iterate_laguerre_grid, laguerre_grid,
-                            solve_laguerre_grid)
-from .power_diagrams import PowerDiagram, power_diagram
-from .semidiscrete import (SemiDiscreteResult, SemiDiscreteState, iterate_lloyd, iterate_semidiscrete, lloyd,
-                           solve_semidiscrete)
-from .grids import GridResult, GridState, ImagesLoss, iterate_grid, solve_grid
-from .samples_loss import SamplesLoss
 from .schedule import anneal_schedule
-from .sinkhorn import ConvergenceWarning, SinkhornState
-from .solve import iterate, solve
-from .sorting import solve_1d
-from .swarms import Swarm, SwarmState
+from .clouds.flows import FlowState, gradient_flow
+from .clouds.results import OTResult
+from .clouds.samples_loss import SamplesLoss
+from .clouds.sinkhorn import ConvergenceWarning, SinkhornState
+from .clouds.solve import iterate, solve
+from .grids.barycenters import (GridBarycenter, barycenter_grid, barycenter_points, iterate_barycenter_grid,
+                                iterate_barycenter_points)
+from .grids.softmin import Grid
+from .grids.transport import GridResult, GridState, ImagesLoss, iterate_grid, solve_grid
+from .semidiscrete.laguerre_grid import (LaguerreGrid, LaguerreGridResult, iterate_laguerre_grid, laguerre_grid,
+                                         solve_laguerre_grid)
+from .semidiscrete.power_diagrams import PowerDiagram, power_diagram
+from .semidiscrete.swarms import Swarm, SwarmState
+from .semidiscrete.transport import (SemiDiscreteResult, SemiDiscreteState, iterate_lloyd, iterate_semidiscrete,
+                                     lloyd, solve_semidiscrete)
+from .discrete.assignment import Assignment, assign, iterate_assignment
+from .discrete.sorting import solve_1d
 
 __all__ = ["solve", "iterate", "OTResult", "SinkhornState", "ConvergenceWarning", "SamplesLoss", "anneal_schedule", "to_pot", "from_pot", "pot_reg", "solve_1d",
            "assign", "iterate_assignment", "Assignment", "gradient_flow", "FlowState",

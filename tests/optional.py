@@ -10,7 +10,7 @@ def require_keops():
     """For a KeOps case: return if pyKeOps works here; else skip, saying why — except on CI (``CI=true``),
     where the development extras install pyKeOps and a compiler is there, so a KeOps case that cannot run is
     a failure, not a path that vanishes."""
-    from otlab.core.keops_softmin import keops_available
+    from otlab.core.clouds.keops_softmin import keops_available
 
     if keops_available():
         return

@@ -150,7 +150,7 @@ def test_out_of_memory_on_auto_falls_back_to_the_online_backend(monkeypatch):
     """A dense run that exhausts the device's memory (simulated) is solved again online, with one warning;
     an explicit backend choice gets the error."""
     import importlib
-    solve_module = importlib.import_module("otlab.core.solve")
+    solve_module = importlib.import_module("otlab.core.clouds.solve")
     real = solve_module._states
 
     def states(problem, options):

@@ -11,7 +11,7 @@ import torch
 from otlab.core import (ImagesLoss, SamplesLoss, assign, barycenter_grid, barycenter_points, gradient_flow,
                         laguerre_grid, power_diagram, solve, solve_1d, solve_grid, solve_laguerre_grid,
                         solve_semidiscrete)
-from otlab.core.keops_softmin import keops_available
+from otlab.core.clouds.keops_softmin import keops_available
 
 GPU = "cuda"
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -58,7 +58,7 @@ def test_solve_values_potentials_maps_and_gradients(backend, n, p, reach):
     x, y, a, b = clouds(n, n + 37)
     kw = dict(p=p, blur=0.05, reach=reach, backend=backend)
     cpu, gpu = both(solve, x, y, a, b, **kw)
-    # on CUDA, "online" runs on KeOps where pyKeOps works (core/solve.py's choose_backend)
+    # on CUDA, "online" runs on KeOps where pyKeOps works (core/clouds/solve.py's choose_backend)
     assert cpu.backend == backend and gpu.n_iter == cpu.n_iter
     assert gpu.backend == ("keops" if backend == "online" and keops_available() else backend)
     same(cpu.value, gpu.value, rtol=1e-7)

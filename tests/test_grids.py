@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from otlab.core import ImagesLoss, iterate_grid, solve, solve_grid
-from otlab.core.grid_softmin import Grid, GridSoftmin, axis_kernel, logconv_last
+from otlab.core.grids.softmin import Grid, GridSoftmin, axis_kernel, logconv_last
 
 F64 = torch.float64
 

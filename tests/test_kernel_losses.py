@@ -54,7 +54,7 @@ def test_kernel_losses_equal_dense_quadratic_form(kind):
 @pytest.mark.parametrize("kind", ["gaussian", "laplacian", "energy"])
 def test_kernel_product_in_blocks_equals_dense_autograd(kind, monkeypatch):
     """K v over many row blocks (O(N + M) memory): values and gradients in x, y, v as the dense product's."""
-    import otlab.core.kernel_losses as kl
+    import otlab.core.clouds.kernel_losses as kl
     monkeypatch.setattr(kl, "_rows", lambda x, y: 2)  # 2 rows of 40 columns: 15 blocks
     x = torch.randn(2, 30, 2, dtype=torch.float64, requires_grad=True)
     y = torch.randn(2, 40, 2, dtype=torch.float64, requires_grad=True)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from otlab.core import laguerre_grid, power_diagram, solve_laguerre_grid
-from otlab.core.laguerre_grid import _Costs, _grid, _hessian, _sweep
+from otlab.core.semidiscrete.laguerre_grid import _Costs, _grid, _hessian, _sweep
 
 
 def pixel_centres(n):
@@ -128,7 +128,8 @@ def test_density_masses():
 
 @pytest.mark.parametrize("dense", [True, False], ids=["dense product", "candidate pairs"])
 def test_soft_hessian_matches_finite_differences(dense, monkeypatch):
-    monkeypatch.setattr(importlib.import_module("otlab.core.laguerre_grid"), "DENSE_PER_CANDIDATE", 12 if dense else 0)
+    monkeypatch.setattr(importlib.import_module("otlab.core.semidiscrete.laguerre_grid"), "DENSE_PER_CANDIDATE",
+                        12 if dense else 0)
     x = np.random.default_rng(5).random((12, 2))
     grid = _grid((48, 48), None)
     costs = _Costs(x, None, 1.5, None, 2)

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from otlab.core import solve
-from otlab.core.block_softmin import BlockSoftmin, keep_pairs
-from otlab.core.clusters import parent_labels, voxel_clusters
-from otlab.core.softmin import softmin_dense
+from otlab.core.clouds.block_softmin import BlockSoftmin, keep_pairs
+from otlab.core.clouds.clusters import parent_labels, voxel_clusters
+from otlab.core.clouds.softmin import softmin_dense
 
 
 def test_voxel_clusters_are_weighted_and_nested():

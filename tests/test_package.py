@@ -26,7 +26,7 @@ def runs_on_torch(setup: str, check: str) -> None:
     keops_available), then an online solve, which must run on the pure-torch path."""
     out = run_python(
         setup + "import torch, otlab.core\n"
-        "from otlab.core.keops_softmin import keops_available\n" + check +
+        "from otlab.core.clouds.keops_softmin import keops_available\n" + check +
         "x = torch.rand(3000, 2); y = torch.rand(3000, 2)\n"
         "print(otlab.core.solve(x, y, backend='online').backend)")
     assert out.returncode == 0, out.stderr

@@ -5,7 +5,7 @@ import pytest
 from scipy.spatial import ConvexHull, Voronoi
 
 from otlab.core import iterate_semidiscrete, lloyd, power_diagram, solve_semidiscrete
-from otlab.core.semidiscrete import hessian
+from otlab.core.semidiscrete.transport import hessian
 
 PENTAGON = np.array([[0.1, 0.0], [0.9, 0.05], [1.0, 0.6], [0.5, 1.0], [0.0, 0.7]])
 

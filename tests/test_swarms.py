@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from otlab.core import Swarm
-from otlab.core.swarms import EXACT_TOL, GRID_TOL, OUTSIDE, WALL
+from otlab.core.semidiscrete.swarms import EXACT_TOL, GRID_TOL, OUTSIDE, WALL
 
 
 def in_room(swarm, x):

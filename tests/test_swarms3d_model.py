@@ -1,7 +1,7 @@
 """The 3D swarms demo's headless model: voxel cells keep their volumes, boundary voxels outline them."""
 import numpy as np
 
-from otlab.core.swarms import GRID_TOL
+from otlab.core.semidiscrete.swarms import GRID_TOL
 from otlab.demos.swarms3d.model import GRID_3D, PRESETS_3D, Swarms3DModel
 
 

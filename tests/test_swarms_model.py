@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from otlab.core.polygons import clip_to_convex
-from otlab.core.swarms import EXACT_TOL, GRID_TOL
+from otlab.core.semidiscrete.polygons import clip_to_convex
+from otlab.core.semidiscrete.swarms import EXACT_TOL, GRID_TOL
 from otlab.demos.swarms.model import GRID, PRESETS, SwarmsModel
 
 

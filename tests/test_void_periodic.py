@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from otlab.core import laguerre_grid, power_diagram, solve_laguerre_grid, solve_semidiscrete
-from otlab.core.disk_clipping import polygons_in_disks
-from otlab.core.polygons import shoelace
-from otlab.core.semidiscrete import hessian
+from otlab.core.semidiscrete.disk_clipping import polygons_in_disks
+from otlab.core.semidiscrete.polygons import shoelace
+from otlab.core.semidiscrete.transport import hessian
 
 SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
 

@@ -2,7 +2,7 @@
 
 Draws the model's frames: both clouds (marker area ∝ weight), the Brenier map as segments x → T(x),
 optional plan lines, the potentials F and G as images on the plane, S against the step, and readouts.
-All formulas drawn here are in :mod:`otlab.demos.annealing.model` and :mod:`otlab.core.sinkhorn`.
+All formulas drawn here are in :mod:`otlab.demos.annealing.model` and :mod:`otlab.core.clouds.sinkhorn`.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 One plot per loss (particles coloured by their initial position, the target in light grey behind), the
 loss values against time on a log axis, and the export of the snapshots. Formulas: the LESSON below,
-:mod:`otlab.demos.flows.model` and :mod:`otlab.core.flows`.
+:mod:`otlab.demos.flows.model` and :mod:`otlab.core.clouds.flows`.
 """
 from __future__ import annotations
 

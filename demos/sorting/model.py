@@ -28,7 +28,7 @@ import param
 import torch
 
 from otlab.core import assign, iterate, iterate_assignment, solve_1d
-from otlab.core.assignment import assignment_costs
+from otlab.core.discrete.assignment import assignment_costs
 from otlab.demos.frame_model import FrameModel
 from otlab.demos.shapes import PRESETS, sample
 

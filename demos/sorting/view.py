@@ -2,7 +2,7 @@
 
 Two tabs: 1D (the monotone matching, the CDFs and the quantile functions) and 2D (greedy, auction and
 Sinkhorn side by side with their prices and dual objectives). Formulas: the lessons below,
-:mod:`otlab.demos.sorting.model`, :mod:`otlab.core.sorting` and :mod:`otlab.core.assignment`.
+:mod:`otlab.demos.sorting.model`, :mod:`otlab.core.discrete.sorting` and :mod:`otlab.core.discrete.assignment`.
 """
 from __future__ import annotations
 

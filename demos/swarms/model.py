@@ -2,7 +2,7 @@ r"""Headless model of the swarms demo: incompressible particles, one :class:`otl
 
 Each particle owns a Laguerre cell of fixed volume :math:`V = \text{fill}\,|\Omega| / N`; a step moves the
 particles (the preset's motion), solves the weights that restore every volume (warm-started Newton), and
-pulls each particle towards its cell's centroid (:mod:`otlab.core.swarms`). With p = 2 for every species
+pulls each particle towards its cell's centroid (:mod:`otlab.core.semidiscrete.swarms`). With p = 2 for every species
 the cells are exact power cells, drawn as polygons; with another softness p (cost
 :math:`(|y - x_i|/R)^p`: hard p ≫ 2, soft p < 2) they live on a pixel grid and are drawn as an image.
 

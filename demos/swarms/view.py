@@ -2,7 +2,7 @@
 
 Left: the preset and its sliders; middle: the room with the cells (polygons on the exact path, an image
 on the grid path), the particles and their headings; below it the readout. Formulas: the LESSON below
-and :mod:`otlab.core.swarms`.
+and :mod:`otlab.core.semidiscrete.swarms`.
 """
 from __future__ import annotations
 

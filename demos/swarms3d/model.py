@@ -2,7 +2,7 @@ r"""Headless model of the 3D swarms demo: incompressible particles in a ball or 
 
 The same simulation as :mod:`otlab.demos.swarms.model` (one :class:`otlab.core.Swarm` step per frame) with
 ``dim=3``: every particle owns a Laguerre cell of voxels of fixed volume, re-solved at each step (soft
-volumes, :mod:`otlab.core.laguerre_grid`). A frame carries the particles and the **boundary voxels** of
+volumes, :mod:`otlab.core.semidiscrete.laguerre_grid`). A frame carries the particles and the **boundary voxels** of
 every cell (voxels with a 6-neighbour in another cell or in the void): drawn as points coloured by
 cell, they show the cells' shapes without a surface extraction.
 """

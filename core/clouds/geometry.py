@@ -9,11 +9,11 @@ A :class:`Level` holds x (B, N, D), y (B, M, D) and their weights, and exposes s
 
 Each operator differentiates with respect to its first cloud only; its second cloud is detached.
 This is GeomLoss's trick: with f carrying the x-gradient and g the y-gradient, the gradient of the
-value <a, f> + <b, g> is the envelope-theorem gradient (see :mod:`otlab.core.sinkhorn`).
+value <a, f> + <b, g> is the envelope-theorem gradient (see :mod:`otlab.core.clouds.sinkhorn`).
 
 A geometry decides which level each annealing step runs on. :class:`SingleLevel` always uses the
 points themselves (backends ``tensorized``, ``online``, ``keops``); the multiscale geometry in
-:mod:`otlab.core.multiscale` starts on clusters and refines.
+:mod:`otlab.core.clouds.multiscale` starts on clusters and refines.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from typing import Callable, Optional
 import torch
 
 from .keops_softmin import softmin_keops
-from .costs import cost_matrix
+from ..costs import cost_matrix
 from .softmin import logsumexp, soft_average, softmin_dense, softmin_online
 
 SoftminFn = Callable[[float, torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]

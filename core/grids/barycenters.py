@@ -10,7 +10,7 @@ normalised to mass 1) and weights :math:`w_k \ge 0` summing to 1, find
 Cost :math:`|x - y|^2/2`, :math:`\varepsilon = \text{blur}^2`. The plain barycenter is blurred by
 the entropy (its spread grows like ε); the debiased one (Janati, Cuturi, Gramfort 2020) is sharp.
 Iterative Bregman projections in the log domain, with LK the log-convolution of
-:mod:`otlab.core.grid_softmin` and potentials :math:`f_k` (on α_k), :math:`g_k` (on β), q (β's
+:mod:`otlab.core.grids.softmin` and potentials :math:`f_k` (on α_k), :math:`g_k` (on β), q (β's
 self-transport):
 
 .. math::
@@ -44,11 +44,11 @@ from typing import Iterator, Optional
 
 import torch
 
-from . import checks
-from .grid_softmin import WORK_DTYPE, Grid, GridSoftmin, as_extent
-from .schedule import anneal_schedule
-from .sinkhorn import LEVEL_MAX_UPDATES
-from .solve import solve
+from .. import checks
+from .softmin import WORK_DTYPE, Grid, GridSoftmin, as_extent
+from ..schedule import anneal_schedule
+from ..clouds.sinkhorn import LEVEL_MAX_UPDATES
+from ..clouds.solve import solve
 
 #: Default marginal error at which the grid barycenter stops (L1, for unit masses).
 BARYCENTER_TOL = 1e-4

@@ -1,6 +1,6 @@
 r"""Convex polygons and segments intersected with disks, exactly: areas, first moments, arc lengths.
 
-For a counter-clockwise polygon P (padded, as in :mod:`otlab.core.polygons`) and a disk D of centre c
+For a counter-clockwise polygon P (padded, as in :mod:`otlab.core.semidiscrete.polygons`) and a disk D of centre c
 and radius r, put the origin at c and split P ∩ D into one piece per edge [a, b]: the region swept from
 the origin over the edge, cut by the circle. Where the segment runs inside D (its parameters
 :math:`[t_0, t_1]`, the roots of :math:`|a + t(b - a)|^2 = r^2` clipped to [0, 1]), the piece is the

@@ -1,4 +1,4 @@
-"""Functional API: :func:`solve` (one call, an :class:`~otlab.core.results.OTResult`) and
+"""Functional API: :func:`solve` (one call, an :class:`~otlab.core.clouds.results.OTResult`) and
 :func:`iterate` (a generator of annealing states, what the demos animate). ``solve`` is ``iterate``
 run to its end.
 
@@ -14,13 +14,13 @@ import warnings
 
 import torch
 
-from . import checks
-from .costs import centred, joint_diameter
+from .. import checks
+from ..costs import centred, joint_diameter
 from .geometry import SOFTMINS, Level, SingleLevel
 from .keops_softmin import keops_available
 from .multiscale import MultiscaleGeometry
 from .results import OTResult
-from .schedule import anneal_schedule
+from ..schedule import anneal_schedule
 from .sinkhorn import SinkhornState, anneal
 
 BACKENDS = ("auto", "tensorized", "online", "multiscale", "keops")
@@ -30,7 +30,7 @@ BACKENDS = ("auto", "tensorized", "online", "multiscale", "keops")
 DENSE_MAX_ENTRIES = 1 << 16
 #: auto uses the multiscale backend from this many entries on, for unbatched clouds in D <= 3.
 MULTISCALE_MIN_ENTRIES = 1 << 22
-#: Default per-temperature tolerance on the L1 marginal error (see :mod:`otlab.core.sinkhorn`): on the
+#: Default per-temperature tolerance on the L1 marginal error (see :mod:`otlab.core.clouds.sinkhorn`): on the
 #: benchmark suite it keeps the value within 0.5% of the converged S_ε, where GeomLoss's single update
 #: per temperature is 3-12% low. ``level_tol=None`` reproduces GeomLoss's iterations exactly.
 LEVEL_TOL = 0.05
@@ -136,7 +136,7 @@ def _states(problem: Problem, options) -> Iterator[SinkhornState]:
 def iterate(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debias=True, diameter=None,
             backend="auto", tol=None, max_iter=None, level_tol=LEVEL_TOL, truncate=5.0,
             cost=None) -> Iterator[SinkhornState]:
-    """Yield one :class:`~otlab.core.sinkhorn.SinkhornState` per Sinkhorn update.
+    """Yield one :class:`~otlab.core.clouds.sinkhorn.SinkhornState` per Sinkhorn update.
 
     Same arguments as :func:`solve`. Steps follow the schedule ε_k = σ_k^p, σ from the diameter down
     to ``blur`` by factors ``scaling`` (extra steps at a temperature while the marginal error is above
@@ -171,7 +171,7 @@ def solve(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debi
             again with "online".
         tol: if set, extra iterations at the final ε until the L1 marginal error is <= tol.
         max_iter: cap on the total number of updates when ``tol`` is set; hitting it first warns
-            (:class:`~otlab.core.sinkhorn.ConvergenceWarning`) and sets ``result.converged = False``.
+            (:class:`~otlab.core.clouds.sinkhorn.ConvergenceWarning`) and sets ``result.converged = False``.
         level_tol: extra updates at each temperature while the L1 marginal error is above it (default
             0.05: within 1% of the converged S_ε); None runs GeomLoss's one update per temperature.
         truncate: multiscale truncation τ: pairs with slack above τ ε are dropped (None: no truncation).

@@ -13,8 +13,8 @@ problem of :func:`otlab.core.solve` on those nodes, with the same conventions: c
     S_\varepsilon(\alpha, \beta) = \mathrm{OT}_\varepsilon(\alpha, \beta)
       - \tfrac12 \mathrm{OT}_\varepsilon(\alpha, \alpha) - \tfrac12 \mathrm{OT}_\varepsilon(\beta, \beta),
 
-computed by the annealing loop of :mod:`otlab.core.sinkhorn`; only the soft-min changes: it is the
-separable log-domain convolution of :mod:`otlab.core.grid_softmin`, O(N n_k) per axis pass.
+computed by the annealing loop of :mod:`otlab.core.clouds.sinkhorn`; only the soft-min changes: it is the
+separable log-domain convolution of :mod:`otlab.core.grids.softmin`, O(N n_k) per axis pass.
 The value is differentiable in the densities: :math:`\partial S/\partial\alpha_i = f_i - f^{aa}_i`
 (envelope theorem, as for point weights).
 """
@@ -25,13 +25,13 @@ from typing import Iterator, Optional
 
 import torch
 
-from . import checks
-from .geometry import Level, SingleLevel
-from .grid_softmin import Grid, GridSoftmin, as_extent, extent_axes
-from .results import SolvedPotentials, shown_value
-from .schedule import anneal_schedule
-from .sinkhorn import SinkhornState, anneal
-from .solve import LEVEL_TOL, _validated_iteration_options
+from .. import checks
+from ..clouds.geometry import Level, SingleLevel
+from .softmin import Grid, GridSoftmin, as_extent, extent_axes
+from ..clouds.results import SolvedPotentials, shown_value
+from ..schedule import anneal_schedule
+from ..clouds.sinkhorn import SinkhornState, anneal
+from ..clouds.solve import LEVEL_TOL, _validated_iteration_options
 
 
 class GridLevel(Level):
@@ -156,7 +156,7 @@ class GridResult(SolvedPotentials):
         f, g: potentials of OT_ε(α, β) on the grid, shape (*shape) (or (batch, *shape)).
         f_aa, g_bb: the self-problems' potentials (None without debias).
         eps, blur, n_iter, converged: as in :class:`~otlab.core.OTResult`.
-        grid: the :class:`~otlab.core.grid_softmin.Grid` (shape, extent, ``nodes()``).
+        grid: the :class:`~otlab.core.grids.softmin.Grid` (shape, extent, ``nodes()``).
     """
 
     def __init__(self, state: SinkhornState, problem: GridProblem):

@@ -4,9 +4,9 @@ Call forms ``L(x, y)``, ``L(a, x, b, y)`` and ``L(labels_x, a, x, labels_y, b, y
 (N, D) / (M, D) -> scalar, or batches (B, N, D) / (B, M, D) -> (B,). Losses:
 
 * ``"sinkhorn"``: the debiased Sinkhorn divergence S_ε (``debias=False``: OT_ε), see
-  :mod:`otlab.core.sinkhorn`; cost |x - y| (p = 1) or |x - y|^2 / 2 (p = 2), ε = blur^p, ρ = reach^p.
+  :mod:`otlab.core.clouds.sinkhorn`; cost |x - y| (p = 1) or |x - y|^2 / 2 (p = 2), ε = blur^p, ρ = reach^p.
 * ``"hausdorff"``: the soft Hausdorff loss, ``"gaussian"``, ``"laplacian"``, ``"energy"``: kernel norms,
-  see :mod:`otlab.core.kernel_losses` (σ = blur).
+  see :mod:`otlab.core.clouds.kernel_losses` (σ = blur).
 
 With ``potentials=True`` the module returns the potentials instead of the value: (F, G) on x and y,
 debiased (f_ab - f_aa, g_ab - g_bb) when ``debias`` for "sinkhorn", the weight-derivatives
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import torch
 
-from . import checks
-from .costs import centred, joint_diameter
+from .. import checks
+from ..costs import centred, joint_diameter
 from .geometry import SOFTMINS
 from .kernel_losses import KERNELS, hausdorff_loss, kernel_loss, kernel_potentials
 from .softmin import softmin_dense

@@ -18,8 +18,8 @@ from typing import Tuple
 
 import torch
 
-from . import checks
-from .costs import joint_diameter
+from .. import checks
+from ..costs import joint_diameter
 
 
 def _line(name: str, x) -> torch.Tensor:

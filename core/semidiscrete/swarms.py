@@ -12,8 +12,8 @@ Every step of :class:`Swarm` (time step Δt) does three things:
    (the rest of Ω is void), warm-started from the last two steps' weights extrapolated linearly,
    :math:`2w_k - w_{k-1}` (fewer Newton steps than from :math:`w_k`: 1.5 sweeps a step instead of 2 on
    the grids), with a cold start if that fails: exact power diagrams
-   (:mod:`otlab.core.semidiscrete`) for the quadratic cost in 2D, pixel or voxel cells
-   (:mod:`otlab.core.laguerre_grid`) for the costs :math:`\tfrac{R}{p} (|y - x_i| / R)^{p}` with one
+   (:mod:`otlab.core.semidiscrete.transport`) for the quadratic cost in 2D, pixel or voxel cells
+   (:mod:`otlab.core.semidiscrete.laguerre_grid`) for the costs :math:`\tfrac{R}{p} (|y - x_i| / R)^{p}` with one
    exponent per species (hard p ≫ 2, soft p < 2; R the radius of a ball of volume V: every cost has
    slope 1 at a cell's radius, so one soft-assignment temperature, a pixel wide, suits both species)
    and in 3D.
@@ -45,11 +45,11 @@ from typing import Tuple, Union
 import numpy as np
 import torch
 
-from . import checks
+from .. import checks
 from .laguerre_grid import LaguerreGrid, ball_radius, solve_laguerre_grid
 from .power_diagrams import PowerDiagram
-from .semidiscrete import as_fill, solve_semidiscrete
-from .sinkhorn import ConvergenceWarning
+from .transport import as_fill, solve_semidiscrete
+from ..clouds.sinkhorn import ConvergenceWarning
 
 MOTIONS = ("run_and_tumble", "active_brownian", "gravity", "evacuation", "surface_tension")
 CORRECTIONS = ("spring", "jump")

@@ -44,8 +44,8 @@ from typing import Iterator, Optional
 
 import torch
 
-from . import checks
-from .costs import joint_diameter
+from .. import checks
+from ..costs import joint_diameter
 
 METHODS = ("exact", "auction", "greedy")
 #: ε-scaling: each auction phase divides ε by this

@@ -12,19 +12,19 @@ regular triangulation dual to the diagram: each lower facet, the plane
 :math:`|p - x_i|^2 - w_i` to its three sites), and each cell is the convex polygon of the vertices of
 the facets around its site. Eight dummy sites far outside (at radii of 4r to 4.6r for data within r of
 the domain's centre, weight above every real one, so they never win inside Ω) make every real cell
-bounded. Cells are then clipped to the convex domain Ω (:mod:`otlab.core.polygons`); the edge shared by
+bounded. Cells are then clipped to the convex domain Ω (:mod:`otlab.core.semidiscrete.polygons`); the edge shared by
 sites i and j (a segment between two facet vertices) is clipped to Ω too, its length is
 :math:`\ell_{ij}`.
 
 With a density ρ on Ω (piecewise constant on the pixels of an image), the **masses** are
 :math:`\mu_i = \int_{\mathrm{Lag}_i} \rho / \int_\Omega \rho` and the **edge masses**
 :math:`\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho\, ds / \int_\Omega \rho` (uniform ρ: areas and
-lengths over the area of Ω). These enter the Hessian of :mod:`otlab.core.semidiscrete`.
+lengths over the area of Ω). These enter the Hessian of :mod:`otlab.core.semidiscrete.transport`.
 
 **Void** (``void`` = :math:`w_0`, a phase of constant cost 0 and weight :math:`w_0`): a point belongs to
 no cell where :math:`|y - x_i|^2 - w_i > -w_0` for every i, so each cell is its power cell intersected
 with the disk of radius :math:`r_i = \sqrt{(w_i - w_0)_+}` around its site (cells of particles with
-free space around them; :mod:`otlab.core.disk_clipping`, exact, uniform density only). ``arcs`` (N,)
+free space around them; :mod:`otlab.core.semidiscrete.disk_clipping`, exact, uniform density only). ``arcs`` (N,)
 are the lengths of the circles inside the cells, where the cells meet the void.
 
 **Periodic** (``periodic=True``, an axis-aligned rectangular domain): the diagram on the torus, from the
@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from scipy.spatial import ConvexHull, QhullError
 
-from . import checks
+from .. import checks
 from .disk_clipping import outlines, polygons_in_disks, segments_in_disks
 from .polygons import (PixelDensity, as_array, clip_polygons, clip_segments, clip_to_convex, convex_domain,
                        polygon_area, replace_rows, shoelace)

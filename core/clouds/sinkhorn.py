@@ -30,7 +30,7 @@ the exact value. The debiased divergence is
 :math:`S_\varepsilon = \mathrm{OT}_\varepsilon(\alpha,\beta) - \tfrac12\mathrm{OT}_\varepsilon(\alpha,\alpha) - \tfrac12\mathrm{OT}_\varepsilon(\beta,\beta)`.
 
 Gradients follow the envelope theorem: the last update runs with gradients on and detached inputs;
-f carries the x-gradient and g the y-gradient (see :mod:`otlab.core.geometry`). The autograd graph
+f carries the x-gradient and g the y-gradient (see :mod:`otlab.core.clouds.geometry`). The autograd graph
 uses the dual objective's own derivatives, :math:`(\rho + \varepsilon)(1 - e^{-f/\rho})` and the mass
 terms :math:`-\varepsilon(m_\alpha + m_\beta) + \varepsilon m_\alpha m_\beta`, so that unbalanced gradients in
 positions and weights match finite differences (GeomLoss's are off by (ρ + ε/2)/(ρ + ε)).
@@ -53,10 +53,10 @@ from typing import Iterator, Optional
 
 import torch
 
-from .costs import cost_matrix
+from ..costs import cost_matrix
 from .geometry import Level, Potentials
 from .newton import DAMPING_MAX, DAMPING_MIN, NEWTON_DAMPING, NEWTON_SLACK, newton_update
-from .schedule import dampening
+from ..schedule import dampening
 from .softmin import soft_average, softmin_online
 
 #: plan() refuses to build a dense matrix with more entries than this (400 MB of float32).
@@ -344,7 +344,7 @@ def _detached(pot: Potentials) -> Potentials:
 
 def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, tol: Optional[float] = None,
            max_iter: Optional[int] = None, level_tol: Optional[float] = None) -> Iterator[SinkhornState]:
-    """The annealing loop over a geometry (see :mod:`otlab.core.geometry`); yields a state per update.
+    """The annealing loop over a geometry (see :mod:`otlab.core.clouds.geometry`); yields a state per update.
 
     At each temperature the geometry may move the potentials to another level (a multiscale solver
     refining its clusters); that move is the step's update. Otherwise the step is a symmetric,
@@ -402,7 +402,7 @@ def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, 
             step += 1
     if tol is not None:
         cap = max_iter if max_iter is not None else len(eps_list) + 10_000
-        # balanced: damped Newton steps on the sparse plan (see otlab.core.newton), each followed by a
+        # balanced: damped Newton steps on the sparse plan (see otlab.core.clouds.newton), each followed by a
         # Sinkhorn update that measures it; else (or when the plan is dense) plain Sinkhorn updates
         newton, damping = rho is None and level.newton, torch.full((level.a.shape[0],), NEWTON_DAMPING)
         while step < cap and above(tol):

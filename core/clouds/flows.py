@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
-from . import checks
+from .. import checks
 
 
 @dataclass

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from . import checks
+from .. import checks
 from .sinkhorn import PLAN_MAX_ENTRIES, plan_marginal_error
 from .softmin import soft_average, softmin_online
 
@@ -28,7 +28,7 @@ def shown_value(value: torch.Tensor) -> str:
 
 
 class SolvedPotentials:
-    """What every solver result takes from its last :class:`~otlab.core.sinkhorn.SinkhornState`: the
+    """What every solver result takes from its last :class:`~otlab.core.clouds.sinkhorn.SinkhornState`: the
     value, the potentials f, g, f_aa, g_bb (shaped by :meth:`_field`), eps, blur, n_iter, converged,
     rho, debias, and the marginal error, computed once on first access. ``level`` is the annealing
     level the potentials live on (its soft-min measures the marginals)."""

@@ -69,7 +69,7 @@ class BlockSoftmin:
     The points of x, sorted by cluster, are cut into blocks of ROWS_PER_BLOCK consecutive points; a
     block's columns are all the points of the y-clusters kept by any cluster it touches. Blocks are
     sorted by width and batched (padded columns carry h = -inf), at most ``entries_per_block`` entries a
-    batch. Differentiable in x (closed form, see :mod:`otlab.core.softmin`).
+    batch. Differentiable in x (closed form, see :mod:`otlab.core.clouds.softmin`).
     """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, keep: torch.Tensor, x_labels: torch.Tensor,

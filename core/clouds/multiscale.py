@@ -19,7 +19,7 @@ Moving to a finer support is itself a Sinkhorn update (the potentials extend to 
 
 with Y, B, G the coarser support, weights and potential; that move is the update of its step, so
 the schedule has as many updates as the single-scale solvers'. Large levels restrict every soft-min
-to the cluster pairs kept by :func:`~otlab.core.block_softmin.keep_pairs` on the coarser level.
+to the cluster pairs kept by :func:`~otlab.core.clouds.block_softmin.keep_pairs` on the coarser level.
 
 After the schedule the solver moves to the points once (that move is an update) and closes there
 (the closing update, with gradients, on the points; truncated soft-mins where they pay). This is a
@@ -40,7 +40,7 @@ import torch
 from .block_softmin import BlockSoftmin, keep_pairs
 from .clusters import parent_labels, voxel_clusters
 from .geometry import Level, PairSoftmin, Potentials
-from .schedule import dampening
+from ..schedule import dampening
 from .softmin import softmin_online
 
 #: Truncation (keep masks, block lists) costs about as much per cluster pair as a soft-min per

@@ -12,7 +12,7 @@ Two torch implementations live here:
 * :func:`softmin_dense` builds the (B, N, M) cost matrix; fully differentiable. For small problems.
 * :func:`softmin_online` walks over row blocks and never holds more than ``block_entries`` matrix
   entries, so memory is O(N + M). The Sinkhorn solvers pass ``y`` and ``h`` detached (GeomLoss's
-  trick, see :mod:`otlab.core.geometry`); the gradient in ``x`` is then the closed form
+  trick, see :mod:`otlab.core.clouds.geometry`); the gradient in ``x`` is then the closed form
 
   .. math::
       \nabla_{x_i} \operatorname{softmin} = \sum_j P_{ij}\, \nabla_x C(x_i, y_j), \qquad
@@ -26,7 +26,7 @@ from typing import Optional
 
 import torch
 
-from .costs import cost_matrix
+from ..costs import cost_matrix
 
 #: Matrix entries materialised at once by a soft-min on a CPU (4 MiB of float32: fastest here, cache-sized).
 BLOCK_ENTRIES = 1 << 20

@@ -1,6 +1,6 @@
 """Soft-min on KeOps LazyTensors (optional: pykeops may be missing or its compiler may fail).
 
-Same formula and shapes as :mod:`otlab.core.softmin`; KeOps never builds the N x M matrix and
+Same formula and shapes as :mod:`otlab.core.clouds.softmin`; KeOps never builds the N x M matrix and
 differentiates the reduction itself. Used by the ``online`` backend on CUDA and on request
 (``backend="keops"``). On a CPU the chunked torch soft-min is faster, so ``auto`` does not pick it there.
 """

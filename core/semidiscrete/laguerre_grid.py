@@ -19,7 +19,7 @@ others weigh less than :math:`e^{-\text{gap}/\tau}`). τ defaults to the mean ov
 across one pixel at half a cell's radius, so the soft boundary is about a pixel wide. The soft
 centroids are :math:`h^D \sum_y \pi_i(y)\, y / V_i`. The weights solving :math:`V_i / \sum_j V_j = \nu_i`
 come from damped Newton steps with this Hessian (sparse, the last weight fixed), as for the exact
-path (:mod:`otlab.core.semidiscrete`). Costs are computed by chunks of pixels (a few million entries
+path (:mod:`otlab.core.semidiscrete.transport`). Costs are computed by chunks of pixels (a few million entries
 at a time) with one matrix product, :math:`q_i(y) = y^\top A_i y - 2\, y^\top A_i x_i + x_i^\top A_i x_i`
 in float32, only to pick each pixel's ``TOP_K`` candidates; their scores are then recomputed in float64
 from :math:`y - x_i`, so labels and volumes do not carry the float32 cancellation.
@@ -34,9 +34,9 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from . import checks
-from .grid_softmin import Grid, as_extent
-from .semidiscrete import as_fill, as_masses, damped_newton
+from .. import checks
+from ..grids.softmin import Grid, as_extent
+from .transport import as_fill, as_masses, damped_newton
 
 #: Cells kept per pixel in the soft assignment (2D, 3D).
 TOP_K = {2: 8, 3: 12}

@@ -2,7 +2,7 @@ r"""Semi-discrete optimal transport in the plane by damped Newton on the power d
 
 Transport a density ρ on a convex domain Ω (uniform, or an image) to N sites :math:`x_i` with masses
 :math:`\nu_i` (summing to 1), for the cost :math:`|x - y|^2`: the optimal map sends each Laguerre cell
-:math:`\mathrm{Lag}_i(w)` (:mod:`otlab.core.power_diagrams`) to :math:`x_i`, for the weights w that
+:math:`\mathrm{Lag}_i(w)` (:mod:`otlab.core.semidiscrete.power_diagrams`) to :math:`x_i`, for the weights w that
 maximise the concave dual
 
 .. math::
@@ -26,7 +26,7 @@ and quadratic near the solution. The stopping error is the largest relative mass
 :math:`\max_i |\mu_i - \nu_i| / \nu_i`.
 
 **Void** (``fill`` < 1): the cells fill that fraction of Ω, the rest is a void phase of constant cost
-(:mod:`otlab.core.power_diagrams`) whose weight stays 0 (it fixes the gauge instead of the last site).
+(:mod:`otlab.core.semidiscrete.power_diagrams`) whose weight stays 0 (it fixes the gauge instead of the last site).
 Cell i is then also bounded by the circle of radius :math:`r_i = \sqrt{w_i}`, which moves by
 :math:`\delta w_i / (2 r_i)`, so the void is one more node of the Laplacian, joined to each cell by
 :math:`\partial\mu_i/\partial w_i \mathrel{+}= a_i / (2 r_i |\Omega|)`, :math:`a_i` the cell's arc length.
@@ -47,11 +47,11 @@ import scipy.sparse
 import scipy.sparse.linalg
 import torch
 
-from . import checks
+from .. import checks
 from .polygons import as_array, polygon_area
 from .power_diagrams import (PowerDiagram, as_pixel_density, as_site_weights, as_sites, check_void_periodic,
                              convex_domain, evaluate)
-from .sinkhorn import ConvergenceWarning
+from ..clouds.sinkhorn import ConvergenceWarning
 
 #: Step halvings before the damped Newton gives up on a step.
 MAX_HALVINGS = 40

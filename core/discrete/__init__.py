@@ -1,0 +1,1 @@
+"""Discrete OT solved exactly: assignment (Hungarian, auction, greedy) and 1D OT by sorting."""

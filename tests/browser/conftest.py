@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from helpers import CHROMIUM, launch, served_app
+from helpers import CHROMIUM, launch, patient, served_app
 
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
@@ -28,7 +28,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    pg = context.new_page()
+    pg = patient(context.new_page())
     pg.console_errors = []
     pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))

@@ -25,6 +25,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: how long a page action (a click, a read, a screenshot, a navigation) may wait: on a busy machine a
+#: server's answer can take a minute, and Playwright's own 30 s failed tests there; a broken page still fails
+PAGE_TIMEOUT_MS = 180_000
+
+
+def patient(page):
+    """``page`` with Playwright's default action and navigation timeouts raised to PAGE_TIMEOUT_MS."""
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
+    return page
+
+
 #: how a server's load report starts (app/server.py's ``load_report``, printed on SIGUSR1)
 LOAD_LINE = "otlab load:"
 
@@ -153,14 +165,14 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def open_on_projector(page, address: str, timeout: float = 60) -> None:
+def open_on_projector(page, address: str, timeout: float = 180) -> None:
     """Open ``address`` (a demo's URL with its query) at 1280×720 and wait for its readout (seconds)."""
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(address)
+    page.goto(address, timeout=timeout * 1000)
     page.wait_for_selector(".otlab-readout-text", timeout=timeout * 1000)
 
 
-def wait_until(predicate, timeout: float = 60.0, every: float = 0.1) -> bool:
+def wait_until(predicate, timeout: float = 180.0, every: float = 0.1) -> bool:
     """Return once ``predicate()`` is true; an AssertionError after ``timeout`` seconds."""
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from helpers import frame_count, open_on_projector, pause, wait_until
+from helpers import frame_count, open_on_projector, patient, pause, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +15,7 @@ def readout(page):
 
 def open_demo(page, url, query=""):
     page.goto(url + "annealing" + query)
-    page.wait_for_selector(".otlab-step-number", timeout=60_000)
+    page.wait_for_selector(".otlab-step-number", timeout=180_000)
 
 
 def f_image(page):
@@ -26,7 +26,7 @@ def f_image(page):
 def test_gallery_lists_the_demo(page, app_url):
     page.goto(app_url)
     card = page.locator("#card-annealing")
-    card.wait_for(timeout=30_000)
+    card.wait_for(timeout=90_000)
     assert "ε-annealing" in card.inner_text()
     assert card.locator("a").get_attribute("href") == "./annealing"
     wait_until(lambda: page.evaluate("(img) => img.complete && img.naturalWidth > 100",
@@ -75,14 +75,14 @@ def test_uploading_a_non_image_shows_an_error_and_the_page_keeps_working(page, a
     bogus.write_text("this is not an image")
     page.get_by_text("Draw & upload").click()
     page.locator(".otlab-upload input[type=file]").set_input_files(str(bogus))
-    page.get_by_text("is not an image we can read").wait_for(timeout=30_000)
+    page.get_by_text("is not an image we can read").wait_for(timeout=90_000)
     page.get_by_text("Settings").click()
     start = frame_count(page)
     wait_until(lambda: frame_count(page) > start + 3)
 
 
 def test_two_sessions_do_not_share_state(browser, app_url):
-    first, second = browser.new_page(), browser.new_page()
+    first, second = patient(browser.new_page()), patient(browser.new_page())
     open_demo(first, app_url, "?n_source=100&n_target=100")
     open_demo(second, app_url, "?n_source=100&n_target=100")
     first.locator(".otlab-w-source select").select_option("heart")
@@ -104,7 +104,7 @@ def test_a_closed_page_stops_computing(browser, app_url):
     meanwhile. Counted by the server (its load report): frames are computed while the 3D swarm plays; once
     the page's connection is gone and the frame in flight has finished, no frame is computed, waiting or
     running for 3 s (the runner of a closed page polls once a second, so it would have submitted two)."""
-    page = browser.new_page()
+    page = patient(browser.new_page())
     open_on_projector(page, app_url + "swarms3d")
     wait_until(lambda: frame_count(page) > 5)
     playing = app_url.load()

@@ -21,10 +21,10 @@ pytestmark = pytest.mark.browser
 ])
 def test_a_malformed_url_keeps_the_defaults_and_the_page_works(page, app_url, address, shown, named):
     open_on_projector(page, app_url + address, timeout=120)
-    page.locator(".otlab-readout-text", has_text=shown).wait_for(timeout=60_000)
+    page.locator(".otlab-readout-text", has_text=shown).wait_for(timeout=180_000)
     assert shown in readout(page)
     message = page.get_by_text("Ignored from the URL").first
-    message.wait_for(timeout=30_000)
+    message.wait_for(timeout=90_000)
     assert all(name in message.inner_text() for name in named), message.inner_text()
     assert page.console_errors == []
 

@@ -24,7 +24,7 @@ def test_gallery_lists_both_demos_with_thumbnails(page, app_url):
     page.goto(app_url)
     for slug, title in (("flows", "Gradient flows"), ("sorting", "OT is sorting")):
         card = page.locator(f"#card-{slug}")
-        card.wait_for(timeout=30_000)
+        card.wait_for(timeout=90_000)
         assert title in card.inner_text()
         wait_until(lambda: page.evaluate("(img) => img.complete && img.naturalWidth > 100",
                                          card.locator("img").element_handle()))
@@ -33,7 +33,7 @@ def test_gallery_lists_both_demos_with_thumbnails(page, app_url):
 
 def open_flows(page, url, query=""):
     page.goto(url + "flows" + query)
-    page.wait_for_selector(".otlab-time", timeout=60_000)
+    page.wait_for_selector(".otlab-time", timeout=180_000)
 
 
 def flow_time(page):
@@ -59,7 +59,7 @@ def test_ticking_a_loss_adds_a_panel_and_too_many_are_refused(page, app_url):
     wait_until(lambda: page.locator(".otlab-flow-plot:visible").count() == 3)
     for name in ("soft Hausdorff", "Laplacian MMD"):
         page.locator(".otlab-w-losses").get_by_text(name).click()
-    page.get_by_text("Tick 1 to 4 losses").wait_for(timeout=20_000)
+    page.get_by_text("Tick 1 to 4 losses").wait_for(timeout=90_000)
     start = frame_count(page)
     wait_until(lambda: frame_count(page) > start + 3)  # the page keeps running
     assert page.console_errors == []
@@ -76,7 +76,7 @@ def test_export_downloads_the_snapshot_png(page, app_url):
 
 def test_sorting_1d_sweeps_and_p_changes_the_cost(page, app_url):
     page.goto(app_url + "sorting")
-    page.wait_for_selector(".otlab-level", timeout=60_000)
+    page.wait_for_selector(".otlab-level", timeout=180_000)
     level = visible(page, ".otlab-level").inner_text()
     wait_until(lambda: visible(page, ".otlab-level").inner_text() != level)
     value = float(visible(page, ".otlab-value").inner_text())
@@ -92,7 +92,7 @@ def matching(page):
 
 def test_sorting_2d_auction_certifies_the_optimum_and_greedy_does_not(page, app_url):
     page.goto(app_url + "sorting?n=30")
-    page.wait_for_selector(".otlab-level", timeout=60_000)
+    page.wait_for_selector(".otlab-level", timeout=180_000)
     page.get_by_text("2D: greedy").click()
     wait_until(lambda: "optimal (certified)" in matching(page))
     text = matching(page)

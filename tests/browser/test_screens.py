@@ -16,15 +16,15 @@ def test_every_page_fits_a_projector_and_full_hd(page, app_url, slug, tmp_path):
     if slug == "gallery":
         page.set_viewport_size({"width": 1280, "height": 720})
         page.goto(app_url)
-        page.wait_for_selector("#card-annealing", timeout=60_000)
+        page.wait_for_selector("#card-annealing", timeout=180_000)
     else:
         open_on_projector(page, app_url + slug, timeout=120)
     for width, height in SCREENS:
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_function(f"window.innerWidth === {width}", timeout=30_000)
+        page.wait_for_function(f"window.innerWidth === {width}", timeout=90_000)
         wide = lambda: page.evaluate("document.documentElement.scrollWidth")  # noqa: E731
         try:  # the layout follows the new size (Bokeh lays out again on the resize)
-            wait_until(lambda: wide() <= width, timeout=30)
+            wait_until(lambda: wide() <= width, timeout=90)
         except AssertionError:
             raise AssertionError(f"{slug} scrolls sideways at {width}: {wide()} px wide") from None
         page.screenshot(path=str(tmp_path / f"{slug}-{width}.png"))

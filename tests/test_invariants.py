@@ -101,3 +101,4 @@ def test_auto_multiscale_gradient_matches_the_exact_solver_at_convergence():
     (v_m, g_m), (v_o, g_o) = out["multiscale"], out["online"]
     assert v_m == pytest.approx(v_o, rel=1e-3)
     assert float((g_m - g_o).norm() / g_o.norm()) < 1e-2
+

@@ -63,6 +63,14 @@ from .softmin import soft_average, softmin_online
 PLAN_MAX_ENTRIES = 100_000_000
 #: With ``level_tol``, at most this many extra updates at one temperature.
 LEVEL_MAX_UPDATES = 100
+#: With ``tol`` and no ``max_iter``, at most this many updates after the schedule.
+TOL_MAX_UPDATES = 3000
+#: With ``tol``, the run stops (not converged) once the largest marginal error has not fallen below
+#: STALL_GAIN times its value at the last such fall for STALL_WINDOW updates. Measured: two Gaussian blobs
+#: with 1% far outliers (N = M = 5,000, 2D, blur .05, tol 1e-3) crept from 1.72e-3 to 1.63e-3 over 700
+#: updates, in float32 and float64 alike (a slow mode of the iteration, not round-off); at N = 1,000 the
+#: error sat at 2.0e-3 for 225 updates before converging: the window is longer than that.
+STALL_WINDOW, STALL_GAIN = 300, 0.9
 
 
 class ConvergenceWarning(UserWarning):
@@ -400,8 +408,10 @@ def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, 
             err = None
             yield state(eps)
             step += 1
+    stalled = None  # (error at the last fall, error now) when the tolerance loop stalled
     if tol is not None:
-        cap = max_iter if max_iter is not None else len(eps_list) + 10_000
+        cap = max_iter if max_iter is not None else step + TOL_MAX_UPDATES
+        mark, mark_step = None, step
         # balanced: damped Newton steps on the sparse plan (see otlab.core.clouds.newton), each followed by a
         # Sinkhorn update that measures it; else (or when the plan is dense) plain Sinkhorn updates
         newton, damping = rho is None and level.newton, torch.full((level.a.shape[0],), NEWTON_DAMPING)
@@ -425,6 +435,12 @@ def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, 
                 err = new_err if err is None else torch.where(active, new_err, err)
             yield state(eps)
             step += 1
+            worst = float(err.max())
+            if mark is None or worst < STALL_GAIN * mark:
+                mark, mark_step = worst, step
+            elif step - mark_step >= STALL_WINDOW and worst > tol:
+                stalled = (mark, worst)
+                break
     if level.clusters is not None:  # level_tol=None: GeomLoss's closing extrapolation from the clusters
         level, pot = geometry.close(level, _detached(pot), eps, rho)
         err = None
@@ -447,7 +463,13 @@ def anneal(geometry, eps_list, p: int, rho, debias: bool, center: torch.Tensor, 
     converged = None if goal is None else not above(goal)
     if converged is False:
         shown = float(err.max()) if err is not None else float("nan")
+        name = "tol" if tol is not None else "level_tol"
+        if stalled is None:
+            why, advice = "", "raise max_iter, loosen the tolerance, or anneal more slowly (scaling closer to 1)"
+        else:
+            why = (f" (stalled: it fell by less than {1 - STALL_GAIN:.0%} over the last {STALL_WINDOW} updates, "
+                   f"from {stalled[0]:.3g})")
+            advice = "loosen the tolerance, or anneal more slowly (scaling closer to 1)"
         warnings.warn(f"Sinkhorn stopped after {step} updates with a marginal error of {shown:.3g} > "
-                      f"{'tol' if tol is not None else 'level_tol'}={goal:g}; raise max_iter, loosen the "
-                      "tolerance, or anneal more slowly (scaling closer to 1)", ConvergenceWarning, stacklevel=3)
+                      f"{name}={goal:g}{why}; {advice}", ConvergenceWarning, stacklevel=3)
     yield state(eps, final=True, converged=converged)

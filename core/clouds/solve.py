@@ -36,11 +36,15 @@ MULTISCALE_MIN_ENTRIES = 1 << 22
 LEVEL_TOL = 0.05
 
 
-def choose_backend(backend: str, x: torch.Tensor, y: torch.Tensor, cost=None) -> str:
+def choose_backend(backend: str, x: torch.Tensor, y: torch.Tensor, cost=None, closes_on_points: bool = True) -> str:
     """Resolve ``auto`` by size, dimension, batch and device; check explicit choices.
 
     A callable ``cost`` runs on the dense backend only. ``multiscale`` on a batch falls back (with a
-    warning, as GeomLoss does) to what ``auto`` picks for it.
+    warning, as GeomLoss does) to what ``auto`` picks for it. ``auto`` picks multiscale only when the
+    run closes on the points (a tolerance, ``tol`` or ``level_tol``, is set): without one, multiscale
+    closes by GeomLoss's extrapolation from the clusters, which on GeomLoss's README case (3D, 2,000 vs
+    4,000 points) lands 26% from the exact value and 87% in gradient; ``online`` then runs the same
+    iterations on the points.
     """
     B, N, D = x.shape
     M = y.shape[1]
@@ -59,7 +63,7 @@ def choose_backend(backend: str, x: torch.Tensor, y: torch.Tensor, cost=None) ->
         return backend
     if N * M <= DENSE_MAX_ENTRIES:
         return "tensorized"
-    if B == 1 and D <= 3 and N * M >= MULTISCALE_MIN_ENTRIES:
+    if B == 1 and D <= 3 and N * M >= MULTISCALE_MIN_ENTRIES and closes_on_points:
         return "multiscale"
     return "keops" if x.is_cuda and keops_available() else "online"
 
@@ -91,8 +95,9 @@ class Problem:
 
 
 def prepare(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debias=True, diameter=None,
-            backend="auto", truncate=5.0, cost=None) -> Problem:
-    """Validate the inputs (clear ``ValueError``/``TypeError`` on bad ones) and build a :class:`Problem`."""
+            backend="auto", truncate=5.0, cost=None, closes_on_points=True) -> Problem:
+    """Validate the inputs (clear ``ValueError``/``TypeError`` on bad ones) and build a :class:`Problem`
+    (``closes_on_points``: whether a tolerance will be met on the points, see :func:`choose_backend`)."""
     x, y = checks.point_pair(x, y)
     a = checks.as_weights("a", a, x, "x")
     b = checks.as_weights("b", b, y, "y")
@@ -114,7 +119,7 @@ def prepare(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, de
     checks.costs_fit_dtype("x and y", span, p, x.dtype)
     if diameter is None:
         diameter = span
-    backend = choose_backend(backend, x, y, cost)
+    backend = choose_backend(backend, x, y, cost, closes_on_points)
     x, y, center = centred(x, y)
     return Problem(x, y, a, b, center, batched, p, blur,
                    None if reach is None else reach ** p, anneal_schedule(diameter, blur, scaling, p),
@@ -146,7 +151,8 @@ def iterate(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, de
     (``state.x``/``state.y`` give the supports in the user's coordinates).
     """
     problem = prepare(x, y, a, b, p=p, blur=blur, reach=reach, scaling=scaling, debias=debias,
-                      diameter=diameter, backend=backend, truncate=truncate, cost=cost)
+                      diameter=diameter, backend=backend, truncate=truncate, cost=cost,
+                      closes_on_points=tol is not None or level_tol is not None)
     yield from _states(problem, _validated_iteration_options(tol, max_iter, level_tol))
 
 
@@ -180,7 +186,7 @@ def solve(x, y, a=None, b=None, *, p=2, blur=0.05, reach=None, scaling=0.5, debi
         verbose: print the backend, the number of updates and the levels (multiscale) as they run.
     """
     settings = dict(p=p, blur=blur, reach=reach, scaling=scaling, debias=debias, diameter=diameter,
-                    truncate=truncate, cost=cost)
+                    truncate=truncate, cost=cost, closes_on_points=tol is not None or level_tol is not None)
     problem = prepare(x, y, a, b, backend=backend, **settings)
     options = _validated_iteration_options(tol, max_iter, level_tol)
     try:

@@ -492,7 +492,7 @@ def main(argv=None):
     options = ("--num-procs", str(args.num_procs))
     with contextlib.ExitStack() as stack:
         if args.proxy:
-            base, servers = stack.enter_context(proxied_app(folder, args.proxy, options, timeout=180))
+            base, servers = stack.enter_context(proxied_app(folder, args.proxy, options, timeout=240))
             args.via = f"nginx in front of {args.proxy} processes"
         else:
             log = stack.enter_context(open(folder / "otlab-0.log", "w"))

@@ -102,7 +102,7 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def served_app(timeout: float = 90.0, port: int = 0, options=("--no-warm-up",), output=subprocess.PIPE):
+def served_app(timeout: float = 240.0, port: int = 0, options=("--no-warm-up",), output=subprocess.PIPE):
     """Run ``python -m otlab.app serve`` on ``port`` (a free one by default) with ``options`` and yield its
     base URL (a :class:`ServedURL`); stop it afterwards. ``output``: where its output goes (a file, or
     piped and kept: ``ServedURL.output()``)."""
@@ -128,7 +128,7 @@ NGINX_SITE = pathlib.Path(__file__).resolve().parents[2] / "docs" / "deploy" / "
 
 
 @contextlib.contextmanager
-def proxied_app(folder: pathlib.Path, backends: int = 2, options=("--no-warm-up",), timeout: float = 120.0):
+def proxied_app(folder: pathlib.Path, backends: int = 2, options=("--no-warm-up",), timeout: float = 240.0):
     """``backends`` otlab processes behind nginx configured with docs/deploy/nginx-otlab.conf as written
     (only its ports changed to free ones, and more upstream lines when ``backends`` > 2); yields
     (proxy URL, [backend ServedURL]). nginx's access log, ``folder``/access.log, has one line per request:

@@ -10,6 +10,18 @@ if not os.path.exists(CHROMIUM):
                 allow_module_level=True)
 
 
+#: a browser test's limit (pytest-timeout; the suite's is 600 s): its waits allow a busy machine minutes
+#: (a fresh clone's first page took over 240 s, the classroom test over 600 s, with two suites and a
+#: burner on 2 cores); a test that hangs still ends
+BROWSER_TEST_TIMEOUT = 1800
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(BROWSER_TEST_TIMEOUT))
+
+
 @pytest.fixture(scope="module")
 def app_url():
     with served_app() as url:

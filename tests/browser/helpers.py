@@ -165,7 +165,7 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def open_on_projector(page, address: str, timeout: float = 180) -> None:
+def open_on_projector(page, address: str, timeout: float = 420) -> None:
     """Open ``address`` (a demo's URL with its query) at 1280×720 and wait for its readout (seconds)."""
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(address, timeout=timeout * 1000)

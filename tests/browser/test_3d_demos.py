@@ -15,7 +15,7 @@ def drawn(page):
 def test_plays_and_the_camera_turns(page, app_url):
     sizes = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: sizes.append(len(payload))))
-    open_on_projector(page, app_url + "shapes3d?n=1500", timeout=240)
+    open_on_projector(page, app_url + "shapes3d?n=1500", timeout=420)
     wait_until(lambda: drawn(page) > 5, timeout=180)
     d0, m0 = drawn(page), len(sizes)
     wait_until(lambda: drawn(page) > d0 + 10, timeout=90)  # frames keep arriving and being drawn
@@ -38,7 +38,7 @@ def test_plays_and_the_camera_turns(page, app_url):
 
 
 def test_uploads(page, app_url, tmp_path):
-    open_on_projector(page, app_url + "shapes3d?n=1500", timeout=240)
+    open_on_projector(page, app_url + "shapes3d?n=1500", timeout=420)
     wait_until(lambda: drawn(page) > 2, timeout=180)
     bad = tmp_path / "broken.ply"
     bad.write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\n")
@@ -56,7 +56,7 @@ def test_uploads(page, app_url, tmp_path):
 
 def test_swarms_in_3d_play(page, app_url):
     """The 3D swarm steps (its time goes on) and draws new pictures, on a projector, without errors."""
-    open_on_projector(page, app_url + "swarms3d?n=24", timeout=240)
+    open_on_projector(page, app_url + "swarms3d?n=24", timeout=420)
     time_of = lambda: float(page.locator(".otlab-time").text_content())  # noqa: E731
     wait_until(lambda: time_of() > 0.02, timeout=180)
     canvas = page.locator("canvas.otlab-webgl")
@@ -73,7 +73,7 @@ def test_a_large_upload_arrives_in_chunks_and_is_refused_with_a_message(page, ap
     why it refuses it; the page keeps playing."""
     sent = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
-    open_on_projector(page, app_url + "shapes3d?n=1000", timeout=240)
+    open_on_projector(page, app_url + "shapes3d?n=1000", timeout=420)
     wait_until(lambda: drawn(page) > 2, timeout=180)
     junk = tmp_path / "junk.obj"
     junk.write_bytes(b"v 0 0\n" * (19 * 2 ** 20 // 6))  # vertices with two coordinates: not a mesh
@@ -90,7 +90,7 @@ def test_a_file_over_the_limit_is_refused_before_it_is_sent(page, app_url, tmp_p
     large and sends nothing of it; the page keeps playing and a good file still arrives afterwards."""
     sent = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
-    open_on_projector(page, app_url + "shapes3d?n=1000", timeout=240)
+    open_on_projector(page, app_url + "shapes3d?n=1000", timeout=420)
     wait_until(lambda: drawn(page) > 2, timeout=180)
     huge = tmp_path / "huge.obj"
     huge.write_bytes(b"v 0 0 0\n" * (30 * 2 ** 20 // 8))

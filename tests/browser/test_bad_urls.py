@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
     ("barycenters?mode=volumes+%283D%29&volume_resolution=1000", "32 × 32 × 32", ("volume_resolution=1000",)),
 ])
 def test_a_malformed_url_keeps_the_defaults_and_the_page_works(page, app_url, address, shown, named):
-    open_on_projector(page, app_url + address, timeout=120)
+    open_on_projector(page, app_url + address, timeout=420)
     page.locator(".otlab-readout-text", has_text=shown).wait_for(timeout=180_000)
     assert shown in readout(page)
     message = page.get_by_text("Ignored from the URL").first

@@ -18,7 +18,7 @@ def test_every_page_fits_a_projector_and_full_hd(page, app_url, slug, tmp_path):
         page.goto(app_url)
         page.wait_for_selector("#card-annealing", timeout=180_000)
     else:
-        open_on_projector(page, app_url + slug, timeout=120)
+        open_on_projector(page, app_url + slug, timeout=420)
     for width, height in SCREENS:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_function(f"window.innerWidth === {width}", timeout=90_000)

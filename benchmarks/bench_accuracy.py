@@ -35,15 +35,15 @@ import os
 import pathlib
 import statistics
 import subprocess
-import time
 import warnings
 
 os.environ.setdefault("KEOPS_VERBOSE", "0")
 
 import torch  # noqa: E402
 
-from bench_sinkhorn import family, machine, replace_block, versions  # noqa: E402
+from bench_sinkhorn import family, machine, replace_block, timings, versions  # noqa: E402
 from otlab.core import solve  # noqa: E402
+from otlab.core.checks import as_weights  # noqa: E402
 
 CACHE = pathlib.Path(__file__).resolve().parent / ".cache"
 #: the precision asked of every library: value and map (relative L2 of the gradient)
@@ -73,10 +73,6 @@ def embedded(name, n, dim, seed):
 
 def case_data(name, n, dim, seed):
     return embedded(name, n, dim, seed) if dim > 3 else family(name, n, dim, seed)
-
-
-def _uniform_if_none(w, n, dtype):
-    return torch.full((n,), 1.0 / n, dtype=dtype) if w is None else w.to(dtype)
 
 
 # -- the truth: a plain log-domain Sinkhorn, float64 ----------------------------------------------------
@@ -247,23 +243,10 @@ LIBRARIES = {"otlab": (otlab_ladder, _otlab), "geomloss": (geomloss_ladder, _geo
 POT_MAX = 5000
 
 
-def timed(fn, repeats):
-    """(median seconds over ``repeats`` runs, warm-up seconds, last output)."""
-    start = time.perf_counter()
-    out = fn()
-    warm = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), warm, out
-
-
 def measure(name, n, dim, seed, blur, peers, repeats):
     """Rows (one per library and setting) for one case."""
     x, y, a, b = case_data(name, n, dim, seed)
-    a, b = _uniform_if_none(a, x.shape[0], torch.float32), _uniform_if_none(b, y.shape[0], torch.float32)
+    a, b = as_weights("a", a, x, "x"), as_weights("b", b, y, "y")
     ref = truth(x, y, a, b, blur)
     rows = []
     for lib in ["otlab", *peers]:
@@ -273,7 +256,7 @@ def measure(name, n, dim, seed, blur, peers, repeats):
         for setting, options in ladder(dim):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                seconds, warm, (value, grad) = timed(lambda: run(x, y, a, b, blur, **options), repeats)
+                seconds, warm, (value, grad) = timings(lambda: run(x, y, a, b, blur, **options), repeats)
             value_err = abs(value - ref["value"]) / abs(ref["value"])
             map_err = float((grad.double() - ref["grad"]).norm() / ref["grad"].norm())
             rows.append(dict(family=name, n=n, dim=dim, seed=seed, blur=blur, library=lib, setting=setting,

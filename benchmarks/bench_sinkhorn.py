@@ -124,17 +124,28 @@ FAMILIES = ["uniform", "gauss0.05", "gauss0.1", "gauss0.2", "mixture", "ring", "
 
 
 # -- measurements ---------------------------------------------------------------------------------------
-def timed(fn, repeats):
-    """Median wall time of fn() over ``repeats`` runs after one warm-up; returns (seconds, last output)."""
+def _clock(fn):
+    start = time.perf_counter()
     out = fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, out
+
+
+def timings(fn, repeats):
+    """(median wall time of fn() over ``repeats`` runs after one warm-up, the warm-up's time, last output)."""
+    warm, out = _clock(fn)
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        seconds, out = _clock(fn)
+        times.append(seconds)
+    return statistics.median(times), warm, out
+
+
+def timed(fn, repeats):
+    """Median wall time of fn() over ``repeats`` runs after one warm-up; returns (seconds, last output)."""
+    seconds, _, out = timings(fn, repeats)
+    return seconds, out
 
 
 def loss_and_grad(loss_fn, x, y, a, b):

@@ -24,7 +24,7 @@ from otlab.app.point_cloud import PointCloud3D
 from otlab.app.readout import readout_html
 from otlab.app.upload import Upload
 from otlab.app.settings import default_device, grid_side
-from otlab.demos.barycenters.model import (MODES, UPLOAD_PREFIX, BarycenterFrame, BarycentersModel,
+from otlab.demos.barycenters.model import (MODES, BarycenterFrame, BarycentersModel,
                                            picker_corners, point_of)
 from otlab.demos.densities import SHAPES, VOLUMES
 from otlab.demos.images import MAX_BYTES as MAX_IMAGE_BYTES, density_from_upload

@@ -27,7 +27,6 @@ from typing import List, Optional
 
 import numpy as np
 import param
-import torch
 
 from otlab.core import SemiDiscreteState, iterate_laguerre_grid, iterate_semidiscrete
 from otlab.demos.frame_model import FrameModel

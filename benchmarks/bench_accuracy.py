@@ -173,6 +173,8 @@ def otlab_ladder(dim):
     yield "defaults", {}
     for tol in (1e-2, 3e-3, 1e-3, 3e-4):
         yield f"tol={tol:g}", dict(tol=tol)
+    yield "map_tol=0.005", dict(map_tol=5e-3)
+    yield "tol=0.01, map_tol=0.005", dict(tol=1e-2, map_tol=5e-3)
 
 
 def geomloss_ladder(dim):

@@ -48,7 +48,7 @@ class SamplesLoss(torch.nn.Module):
         potentials: return the dual potentials instead of the value.
         verbose: print the backend and, for the multiscale backend, the levels it runs on.
         backend: "auto", "tensorized", "online", "multiscale" or "keops".
-        level_tol, tol, max_iter: convergence controls of :func:`otlab.core.solve` ("sinkhorn").
+        level_tol, tol, map_tol, max_iter: convergence controls of :func:`otlab.core.solve` ("sinkhorn").
     """
 
     def __init__(self, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, truncate=5,
@@ -73,7 +73,7 @@ class SamplesLoss(torch.nn.Module):
         self.debias, self.potentials, self.verbose = (checks.flag(name, value) for name, value in (
             ("debias", debias), ("potentials", potentials), ("verbose", verbose)))
         self.backend = checks.choice("backend", backend, BACKENDS)
-        unknown = set(convergence) - {"level_tol", "tol", "max_iter"}
+        unknown = set(convergence) - {"level_tol", "tol", "map_tol", "max_iter"}
         if unknown:
             raise TypeError(f"SamplesLoss got unexpected keyword arguments {sorted(unknown)}")
         self.convergence = convergence

@@ -7,7 +7,8 @@ name -> widget), calls :meth:`bind_widgets`, and returns its layout from ``__pan
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, Union
+import re
+from typing import Callable, Dict, Iterable, Tuple, Union
 
 import panel as pn
 import param
@@ -18,14 +19,50 @@ from .controls import PlayerControls
 from .runner import AnimationRunner
 
 
-def lesson_pane(text: str, width: int = 480) -> pn.pane.Markdown:
-    """The lesson beside a demo: its Markdown (LaTeX rendered by MathJax) at a projector-readable size."""
-    return pn.pane.Markdown(text, width=width, css_classes=["otlab-lesson"], styles={"font-size": "15px"})
+#: where a lesson's first screen ends: the text before it is shown, the rest is behind "more"
+MORE = "<!-- more -->"
+#: the first screen's budget (words, LaTeX and Markdown marks excluded) and the lesson's text size
+FIRST_SCREEN_WORDS, LESSON_FONT_PX = 120, 18
 
 
-def demo_page(settings, main, lesson: str, lesson_width: int = 480) -> pn.FlexBox:
-    """Settings, the demo and its lesson side by side; on a 1280 px projector the lesson wraps below."""
-    return pn.FlexBox(settings, main, lesson_pane(lesson, lesson_width), flex_wrap="wrap")
+def split_lesson(text: str) -> Tuple[str, str]:
+    """A lesson's first screen and its rest, split at :data:`MORE` (every lesson has exactly one)."""
+    if text.count(MORE) != 1:
+        raise ValueError(f"a lesson needs exactly one {MORE!r} marker after its first screen, "
+                         f"found {text.count(MORE)}")
+    first, rest = text.split(MORE)
+    return first.strip(), rest.strip()
+
+
+def word_count(markdown: str) -> int:
+    """Words a reader reads in ``markdown``: formulas ($$...$$) count one word each, Markdown marks none,
+    an identifier such as Lag_i one."""
+    prose = re.sub(r"\$\$.*?\$\$", " formula ", markdown, flags=re.S)
+    return len(re.findall(r"\w+(?:[-'’]\w+)*", prose))
+
+
+def lesson_pane(text: str, width: int) -> pn.Column:
+    """The lesson: its first screen (the key formula, at most :data:`FIRST_SCREEN_WORDS` words) and the
+    rest behind a collapsed "more", Markdown with LaTeX rendered by MathJax, at :data:`LESSON_FONT_PX`.
+    Wide formulas scroll inside the column rather than widening the page."""
+    first, rest = split_lesson(text)
+    style = {"font-size": f"{LESSON_FONT_PX}px", "overflow-x": "auto"}
+    more = pn.Card(pn.pane.Markdown(rest, sizing_mode="stretch_width", styles=style), title="more",
+                   collapsed=True, sizing_mode="stretch_width", css_classes=["otlab-lesson-more"])
+    return pn.Column(pn.pane.Markdown(first, sizing_mode="stretch_width", styles=style, margin=(0, 6),
+                                      css_classes=["otlab-lesson"]), more, width=width)
+
+
+def demo_page(settings, main, lesson: str) -> pn.FlexBox:
+    """The settings column, with the lesson as a tab of it, beside the demo: on a 1280×720 projector the
+    lesson stands beside the running figures, in the place of the settings it gives way to."""
+    if isinstance(settings, pn.Tabs):
+        column = settings
+    else:
+        column = pn.Tabs(("Settings", settings), width=(settings.width or 300) + 20)
+    column.append(("Lesson", lesson_pane(lesson, column.width)))
+    column.css_classes = ["otlab-side"]
+    return pn.FlexBox(column, main, flex_wrap="wrap")
 
 
 class DemoView(Viewer):

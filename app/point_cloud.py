@@ -154,7 +154,7 @@ self.fixed_positions(); self.segments(); self.positions(); self.destinations(); 
 state.upload('segments', s, c); state.request();""",
         "point_size": "state.request();",
         "yaw": "state.request();", "pitch": "state.request();", "distance": "state.request();",
-        "after_layout": "state.request();",
+        "after_layout": "if (state.request) state.request();",  # a layout pass may come before render
     }
 
     def show(self, positions: np.ndarray, colors: np.ndarray) -> None:

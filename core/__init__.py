@@ -28,7 +28,8 @@ Entry points:
 
 Layout, by family: ``clouds/`` (point-cloud Sinkhorn and its backends), ``grids/`` (densities on grids,
 barycenters), ``semidiscrete/`` (power diagrams, Laguerre cells, swarms), ``discrete/`` (assignment, 1D);
-shared at the top: argument checks, costs, conventions, the ε schedule.
+shared at the top: argument checks, costs, conventions, the ε schedule; ``gaussians`` (a module, not
+re-exported: W₂/Bures and Fisher–Rao closed forms on Gaussians).
 """
 from .conventions import from_pot, pot_reg, to_pot
 from .schedule import anneal_schedule

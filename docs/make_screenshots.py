@@ -1,6 +1,6 @@
 """Screenshots of the app for docs/ and the gallery thumbnails in assets/ (headless Chromium).
 
-Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [barycenters_3d] [power_diagrams] [swarms] [shapes3d] [swarms3d] [gallery]   (default: all; serves the
+Usage: python docs/make_screenshots.py [annealing] [flows] [sorting] [barycenters] [barycenters_3d] [gaussians] [power_diagrams] [swarms] [shapes3d] [swarms3d] [gallery]   (default: all; serves the
 app on a free port, needs /usr/bin/chromium)
 """
 from __future__ import annotations
@@ -142,6 +142,22 @@ def power_diagrams(page, url):
     page.screenshot(path=str(DOCS / "power_diagrams-anisotropic-1280.png"))
 
 
+def gaussians(page, url):
+    """Both geodesics and the densities at 1280 and 1920 (the thumbnail from the plane and the densities),
+    the Lesson tab beside them, and the 2D Bures mode after the solver check."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    visit(page, url + "gaussians", ".otlab-readout-text", 2.0)
+    projector_shots(page, "gaussians", ".otlab-plane, .otlab-densities")
+    page.locator(".bk-tab:visible", has_text="Lesson").click()
+    time.sleep(2.0)
+    page.screenshot(path=str(DOCS / "gaussians-lesson-1280.png"))
+    visit(page, url + "gaussians?mode=2D%3A+Bures", ".otlab-readout-text", 1.0)
+    page.locator(".otlab-check button").click()
+    page.locator(".otlab-check-value").wait_for(timeout=600_000)  # a niced frame worker beside other jobs: minutes
+    time.sleep(1.0)
+    page.screenshot(path=str(DOCS / "gaussians-bures-1280.png"))
+
+
 def swarms(page, url):
     """Surface tension sorting at 1280 and 1920 (the thumbnail from it), hard and soft particles falling (grid
     path), and an animated GIF of run-and-tumble particles in a disk."""
@@ -191,7 +207,7 @@ def gallery(page, url):
 
 
 SHOTS = dict(annealing=annealing, flows=flows, sorting=sorting, barycenters=barycenters, barycenters_3d=barycenters_3d,
-             power_diagrams=power_diagrams, swarms=swarms, shapes3d=shapes3d, swarms3d=swarms3d,
+             gaussians=gaussians, power_diagrams=power_diagrams, swarms=swarms, shapes3d=shapes3d, swarms3d=swarms3d,
              gallery=gallery)
 
 

@@ -29,12 +29,15 @@ DEMOS_IN_KERNEL = [
      "(f.step - s0, bool(abs(f.volumes / f.volume - 1).max() <= 1e-3))", "(5, True)"),
     ("from otlab.demos.shapes3d import Shapes3DDemo, ShapesModel\nm = ShapesModel(n=800)\nv = Shapes3DDemo(m)\nv",
      "s0 = m.step().step\nfor _ in range(5):\n    f = m.step()\n(f.step - s0, f.points.shape)", "(5, (800, 3))"),
+    ("from otlab.demos.gaussians import GaussiansDemo, GaussiansModel\nm = GaussiansModel()\nv = GaussiansDemo(m)\nv",
+     "s0 = m.step().step\nfor _ in range(5):\n    f = m.step()\n(f.step - s0, round(f.w2, 4), round(f.d_fr, 4))",
+     "(5, 3.015, 4.6851)"),
     ("from otlab.demos.swarms3d import Swarms3DDemo, Swarms3DModel\nm = Swarms3DModel(n=20)\nv = Swarms3DDemo(m)\nv",
      "s0 = m.step().step\nfor _ in range(3):\n    f = m.step()\n(f.step - s0, f.positions.shape)", "(3, (20, 3))"),
 ]
 
 
-@pytest.mark.parametrize("setup, check, expected", DEMOS_IN_KERNEL, ids=["power_diagrams", "swarms", "shapes3d", "swarms3d"])
+@pytest.mark.parametrize("setup, check, expected", DEMOS_IN_KERNEL, ids=["power_diagrams", "swarms", "shapes3d", "gaussians", "swarms3d"])
 def test_demo_displays_in_a_notebook(setup, check, expected):
     """The demo's view displays in Jupyter and its model steps in the kernel."""
     nb = nbformat.v4.new_notebook()

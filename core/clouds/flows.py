@@ -10,8 +10,10 @@ since ∂L/∂x_i = a_i ∇φ(x_i), the explicit Euler step of size lr is
 
 (GeomLoss's tutorials scale the gradient by N for uniform weights: the same for a_i = 1/N.) For the
 Sinkhorn divergence with p = 2, -∇φ(x_i) = T(x_i) - x_i points to the Brenier map, so lr = 1 jumps
-to T in one step at small blur; kernel losses (energy distance, Gaussian/Laplacian MMD) drive the
-particles with forces that fade with distance, hence their slow or stuck flows.
+to T in one step at small blur. Kernel losses drive the particles with -∇(k ⋆ (α - β)): the
+Gaussian and Laplacian kernels' forces fade with distance (far particles get stuck); the energy
+distance's do not (∇|x - y| has unit length), but far from β the pull of β and the push of the rest of
+α, which has mostly arrived there, nearly cancel, leaving a force of order a_i: slow stragglers.
 """
 from __future__ import annotations
 

@@ -5,10 +5,17 @@ normalised to mass 1) and weights :math:`w_k \ge 0` summing to 1, find
 
 .. math::
     \beta^\star = \arg\min_\beta \sum_k w_k\, S_\varepsilon(\alpha_k, \beta) \quad (\text{debiased}),
-    \qquad \text{or} \quad \arg\min_\beta \sum_k w_k\, \mathrm{OT}_\varepsilon(\alpha_k, \beta) \quad (\text{plain}).
+    \qquad \text{or} \quad \arg\min_\beta \sum_k w_k\, \mathrm{OT}_\varepsilon(\alpha_k, \beta)
+    + \varepsilon \langle \beta, \log \beta \rangle \quad (\text{plain}),
 
-Cost :math:`|x - y|^2/2`, :math:`\varepsilon = \text{blur}^2`. The plain barycenter is blurred by
-the entropy (its spread grows like ε); the debiased one (Janati, Cuturi, Gramfort 2020) is sharp.
+with :math:`\mathrm{OT}_\varepsilon(\alpha, \beta) = \min_\pi \langle C, \pi \rangle + \varepsilon\,
+\mathrm{KL}(\pi \,|\, \alpha \otimes \beta)` and :math:`S_\varepsilon` its debiased form. Cost
+:math:`|x - y|^2/2`, :math:`\varepsilon = \text{blur}^2`. The plain problem is the entropic barycenter
+of Benamou et al. 2015 (POT's ``convolutional_barycenter2d``): its entropy is relative to the grid's
+counting measure, which adds :math:`\varepsilon\langle\beta, \log\beta\rangle` to the KL form and
+blurs β (its spread grows like ε; the minimiser of :math:`\sum_k w_k \mathrm{OT}_\varepsilon` alone
+shrinks instead). In :math:`S_\varepsilon` the two entropy references give the same value, and the
+debiased barycenter (Janati, Cuturi, Gramfort 2020) is sharp.
 Iterative Bregman projections in the log domain, with LK the log-convolution of
 :mod:`otlab.core.grids.softmin` and potentials :math:`f_k` (on α_k), :math:`g_k` (on β), q (β's
 self-transport):

@@ -17,9 +17,9 @@ Every step of :class:`Swarm` (time step Δt) does three things:
    exponent per species (hard p ≫ 2, soft p < 2; R the radius of a ball of volume V: every cost has
    slope 1 at a cell's radius, so one soft-assignment temperature, a pixel wide, suits both species)
    and in 3D.
-3. **Incompressibility**: particles move towards their cells' centroids :math:`c_i` — ``"spring"``:
-   :math:`x_i \leftarrow x_i + \Delta t\,(v_i + \kappa (c_i - x_i))`; ``"jump"``: move by
-   :math:`\Delta t\, v_i`, solve, then :math:`x_i \leftarrow c_i`.
+3. **Incompressibility**: particles move towards their cells' centroids :math:`\bar y_i` — ``"spring"``:
+   :math:`x_i \leftarrow x_i + \Delta t\,(v_i + \kappa (\bar y_i - x_i))` (κ = ``stiffness``); ``"jump"``: move by
+   :math:`\Delta t\, v_i`, solve, then :math:`x_i \leftarrow \bar y_i`.
 
 **Surface tension** (differential interfacial tension): the interface between cells i and j, of length
 (area in 3D) :math:`\ell_{ij}` and unit normal :math:`n_{ij}` out of i, pushes cell i by

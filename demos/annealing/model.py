@@ -8,7 +8,8 @@ potentials extended to a pixel grid,
     F(z) = \lambda\,\mathrm{softmin}_\varepsilon(z, y, \log b + g/\varepsilon), \qquad
     G(z) = \lambda\,\mathrm{softmin}_\varepsilon(z, x, \log a + f/\varepsilon),
 
-and, for p = 2, the Brenier map :math:`T(x_i) = x_i - \nabla F(x_i)` (debiased when ``debias``).
+and, for p = 2, the map: the barycentric projection :math:`T_0(x) = \sum_j P_j(x) y_j = x - \nabla F(x)/\lambda`
+with ``debias`` off, the debiased map :math:`x - \nabla F(x) + \nabla F_{\alpha\alpha}(x)` (balanced) with it on.
 At the final ε the solver keeps iterating (phase "converging") until the L1 marginal error
 :math:`\|\pi 1 - a\|_1 + \|\pi^\top 1 - b\|_1` (plus the self-problems' when debiased) is at most ``tol``, so
 that the transport drawn afterwards is the converged one, not an annealing snapshot. After the

@@ -31,6 +31,17 @@ URL_PARAMS = ("source", "target", "n_source", "n_target", "blur", "scaling", "p"
 LESSON = r"""
 ### What you see
 
+Blue $$\alpha = \sum_i a_i \delta_{x_i}$$, orange $$\beta = \sum_j b_j \delta_{y_j}$$, cost
+$$C_{ij} = \tfrac12|x_i - y_j|^2$$. Each frame is one **Sinkhorn update** at a temperature ε that shrinks
+from the diameter to the target blur:
+
+$$f_i \leftarrow -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon},$$
+
+and the same for g (the page averages it with the old f). F and G (right): f and g extended to the
+plane. Grey segments: where each point goes, x → T(x). Red: the marginal error, falling below *tol*.
+
+<!-- more -->
+
 Two clouds $$\alpha = \sum_i a_i \delta_{x_i}$$ (blue) and $$\beta = \sum_j b_j \delta_{y_j}$$ (orange),
 cost $$C(x, y) = \tfrac{1}{2}|x-y|^2$$ (p = 2) or $$|x - y|$$ (p = 1).
 
@@ -39,10 +50,11 @@ the blur $$\sigma_k$$ shrinking from the diameter to the target blur by the fact
 
 $$f_i \leftarrow \tfrac{1}{2} f_i - \tfrac{1}{2} \lambda \varepsilon \log \sum_j b_j e^{(g_j - C(x_i, y_j))/\varepsilon}$$
 
-with $$\lambda = 1/(1 + \varepsilon/\rho)$$ (λ = 1 when balanced), and the same for g.
+with $$\lambda = 1/(1 + \varepsilon/r^p)$$, r the *reach* (λ = 1 when balanced), and the same for g.
 
-**The potentials** F and G (right) extend f and g to the whole plane by the same soft-min,
-$$F(z) = -\lambda \varepsilon \log \sum_j b_j e^{(g_j - C(z, y_j))/\varepsilon}$$.
+**The potentials** F and G (right) are the dual potentials extended to the whole plane by the same
+soft-min, $$F(z) = -\lambda \varepsilon \log \sum_j b_j e^{(g_j - C(z, y_j))/\varepsilon}$$, so that
+$$F(x_i) = f_i$$ and, for p = 2, the map is $$T = x - \nabla F$$ (GeomLoss's convention).
 As ε → 0 they sharpen into the Kantorovich potentials.
 
 **The value** (chart) is the Sinkhorn divergence
@@ -51,9 +63,14 @@ $$S_\varepsilon(\alpha, \beta) = \mathrm{OT}\_\varepsilon(\alpha,\beta) - \tfrac
 
 with $$\mathrm{OT}\_\varepsilon = \langle \alpha, f \rangle + \langle \beta, g \rangle$$ when balanced.
 
-**The Brenier map** (grey segments, p = 2): $$T(x_i) = x_i - \nabla F(x_i)$$, the barycentre of where
-$$x_i$$ sends its mass. After the last step the points travel along
-$$x_t = (1-t) x + t T(x)$$: the displacement interpolation.
+**The map** (grey segments, p = 2). With $$P_j(x) \propto b_j e^{(g_j - C(x, y_j))/\varepsilon}$$,
+$$\sum_j P_j(x) = 1$$, the share of x's mass that the plan sends to $$y_j$$, the **barycentric projection**
+$$T_0(x) = \sum_j P_j(x)\, y_j = x - \nabla F(x)/\lambda$$ is the barycentre of where x sends its mass:
+drawn with *debias* off. With *debias* on (default) the page draws the **debiased map**
+$$T(x) = x - \nabla F(x) + \nabla F_{\alpha\alpha}(x)$$ (balanced), $$F_{\alpha\alpha}$$ the potential of
+α's transport onto itself: it removes the entropic shrinkage of $$T_0$$ and is not a barycentre of the
+plan. After the last step the points travel along $$x_t = (1-t) x + t T(x)$$: the displacement
+interpolation.
 
 **Converging.** Annealing leaves the potentials close to, not at, the fixed point. At the final ε
 the solver keeps iterating (Sinkhorn updates, with damped Newton steps on the sparse plan when
@@ -244,7 +261,7 @@ class AnnealingDemo(DemoView):
                                    pn.Column(pn.pane.Bokeh(f["F"]), pn.pane.Bokeh(f["G"]))),
                             pn.Row(pn.pane.Bokeh(f["chart"]), self.readout), width=810)
         sidebar = pn.Tabs(("Settings", self._settings()), ("Draw & upload", self._inputs()), width=320)
-        return demo_page(sidebar, figures, LESSON, 400)
+        return demo_page(sidebar, figures, LESSON)
 
 
 def _marker_sizes(weights: np.ndarray, n: int) -> np.ndarray:

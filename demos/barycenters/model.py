@@ -12,10 +12,10 @@ leaves the triangle); 4 inputs sit at the corners of the unit square, in the ord
     \bar\alpha = \sum_k w_k \alpha_k \ (\text{Euclidean: a cross-fade}), \qquad
     \beta^\star = \arg\min_\beta \sum_k w_k S_\varepsilon(\alpha_k, \beta) \ (\text{Wasserstein, debiased}),
 
-the second from :func:`otlab.core.iterate_barycenter_grid` (plain entropic OT_ε instead of S_ε when
-``debias`` is off), cost |x - y|²/2 on the unit square, ε = blur². One :meth:`step` runs updates for
-at most :data:`FRAME_SECONDS`; a new point starts the solver again from the top of the ε-schedule
-(without a new generation: the view keeps its figures). A cold start settles in as many updates as a
+the second from :func:`otlab.core.iterate_barycenter_grid` (when ``debias`` is off, the plain entropic
+barycenter of Benamou et al. 2015, argmin Σ_k w_k OT_ε(α_k, β) + ε⟨β, log β⟩, blurred by ~ε), cost
+|x - y|²/2 on the unit square, ε = blur². One :meth:`step` runs updates for at most :data:`FRAME_SECONDS`;
+a new point starts the solver again from the top of the ε-schedule (without a new generation: the view keeps its figures). A cold start settles in as many updates as a
 warm start did (64², ~100 vs ~125) and does not carry the debiased barycenter's ringing modes from one
 point to the next, which warm starts accumulated over a drag. A frame is ``settled`` once the marginal
 error is below :data:`LIVE_TOL`; further steps return it unchanged (same ``version``).

@@ -47,6 +47,16 @@ TITLE_3D = 30
 LESSON = r"""
 ### Averaging shapes: Euclidean vs Wasserstein
 
+The dot sets the weights $$w_k$$. The Euclidean average $$\sum_k w_k \alpha_k$$ cross-fades; the
+**Wasserstein barycenter**
+
+$$\beta^\star = \arg\min_\beta \sum_k w_k S_\varepsilon(\alpha_k, \beta)$$
+
+moves mass: the shapes morph into one another. $$S_\varepsilon$$ is the Sinkhorn divergence of the cost
+$$\tfrac12|x - y|^2$$ at ε = σ².
+
+<!-- more -->
+
 Give each input density $$\alpha_k$$ a weight $$w_k \ge 0$$, $$\sum_k w_k = 1$$ (drag the dot: barycentric
 coordinates in the triangle, bilinear ones in the square).
 
@@ -64,8 +74,15 @@ $$f_k = -\varepsilon \log K e^{g_k/\varepsilon}\beta, \quad g_k = -\varepsilon \
 
 where K is the Gaussian blur of width σ, applied axis by axis, and d solves $$d \odot K d = \beta$$.
 
-**Debiased** ($$S_\varepsilon$$, Janati et al. 2020): sharp. **Plain** ($$\mathrm{OT}_\varepsilon$$): blurred by
-about σ — untick it to see. Larger blur: faster and smoother; smaller: sharper, slower.
+Here $$\mathrm{OT}_\varepsilon(\alpha, \beta) = \min_\pi \langle C, \pi\rangle + \varepsilon\,\mathrm{KL}(\pi \,|\, \alpha\otimes\beta)$$
+and $$S_\varepsilon$$ is its debiased form, $$\mathrm{OT}_\varepsilon(\alpha,\beta) - \tfrac12\mathrm{OT}_\varepsilon(\alpha,\alpha) - \tfrac12\mathrm{OT}_\varepsilon(\beta,\beta)$$.
+
+**Debiased** (Janati et al. 2020): sharp. **Plain** (d = 1, untick *debiased*): the entropic barycenter
+of Benamou et al. 2015 (what POT computes), which minimises
+$$\sum_k w_k \mathrm{OT}_\varepsilon(\alpha_k, \beta) + \varepsilon\langle\beta, \log\beta\rangle$$ — the entropy is
+taken relative to the grid, and its term spreads β: blurred by about σ. (The minimiser of
+$$\sum_k w_k \mathrm{OT}_\varepsilon(\alpha_k, \beta)$$ alone would shrink instead.) Larger blur: faster and
+smoother; smaller: sharper, slower.
 
 *Try:* the square (4 inputs), the point-cloud mode (the same barycenter for samples: every point moves
 to $$\sum_k w_k T_k(x)$$, $$T_k$$ the Brenier map to input k), 3D volumes (drawn as points, about as

@@ -30,7 +30,16 @@ VALUE_FLOOR = 1e-8
 PANEL_COLORS = Category10[10]
 
 LESSON = r"""
-### Gradient flows: each loss pushes the particles its own way
+### Gradient flows
+
+The particles $$x_i$$ of α descend a loss L to the target β (grey), one Euler step per frame:
+
+$$x_i \leftarrow x_i - \frac{\mathrm{lr}}{a_i} \nabla_{x_i} L(\alpha, \beta).$$
+
+For the Sinkhorn divergence (p = 2) each step points to the transport map: the flow is optimal
+transport in slow motion. Kernel losses pull differently: watch them stall.
+
+<!-- more -->
 
 The same particles $$x_i$$ (coloured by where they start) flow toward the same target
 $$\beta$$ (grey), one explicit Euler step per frame:
@@ -47,8 +56,10 @@ reach is not worth moving.
 $$k = -|x - y|$$ (energy distance), $$e^{-|x-y|^2/2\sigma^2}$$ (Gaussian), $$e^{-|x-y|/\sigma}$$ (Laplacian):
 each particle feels the attraction of $$\beta$$ and the repulsion of $$\alpha$$ through $$k$$.
 Far from the target a Gaussian force vanishes: particles **get stuck**, or are pushed away and
-never come back; the energy distance keeps pulling but slowly, leaving stragglers. Kernel flows
-never tear: they deform the source smoothly (watch the colours).
+never come back; the energy distance's force does not fade ($$\nabla|x - y|$$ has unit length), but far
+away the pull of β and the push of the rest of α, mostly arrived, nearly cancel: stragglers come slowly.
+The Gaussian kernel's force field is smooth, so its flow deforms the source without tearing (watch the
+colours); the energy and Laplacian kernels have a cusp at 0, and their flows can tear.
 
 **Soft Hausdorff** pulls each particle to its nearest target points (and vice versa): fast, but
 nothing makes the mass spread evenly.
@@ -172,7 +183,7 @@ class FlowsDemo(DemoView):
                              w["losses"], w["n"], w["lr"], w["blur"], w["reach"], w["precise"], w["seed"], self.export, width=300)
         main = pn.Column(self.player, self.message, self.plots, pn.Row(pn.pane.Bokeh(self.chart), self.readout),
                          width=PLOTS_WIDTH)
-        return demo_page(settings, main, LESSON)  # the lesson sits beside the plots from ~1750 px
+        return demo_page(settings, main, LESSON)
 
 
 def _readout_html(frame: FlowFrame) -> str:

@@ -8,7 +8,10 @@ sites),
 .. math::
     \mu_i(w) = \int_{\mathrm{Lag}_i(w)} \rho = \nu_i, \qquad
     w \leftarrow w - \tau\, H^{-1} (\mu(w) - \nu), \quad
-    H_{ij} = \frac{\partial \mu_i}{\partial w_j} = -\frac{\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho}{2|x_i - x_j|}.
+    H_{ij} = \frac{\partial \mu_i}{\partial w_j} = -\frac{\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho\, ds}{2|x_i - x_j|}
+    \ (j \ne i), \quad H_{ii} = -\sum_{j \ne i} H_{ij}
+
+(H is singular on constants, w + c giving the same cells: the solver holds one weight fixed).
 
 One :meth:`step` is one Newton step (:func:`otlab.core.iterate_semidiscrete`); the frames keep the
 error curve max_i |μ_i − ν_i|/ν_i. Moving a site (:meth:`move_site`) restarts Newton from the current

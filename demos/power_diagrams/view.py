@@ -29,7 +29,17 @@ CELL_COLOURS = Category20[20]
 ERROR_PALETTE = ["#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b"]
 
 LESSON = r"""
-### Power diagrams: cells that hold a prescribed mass
+### Power diagrams
+
+Site $$x_i$$ with weight $$w_i$$ owns the **Laguerre cell** where its shifted distance
+$$d_i(y) = |y - x_i|^2 - w_i$$ is the smallest:
+
+$$\mathrm{Lag}_i = \lbrace y : d_i(y) \le d_j(y) \ \forall j \rbrace.$$
+
+Newton's method finds the weights that give every cell its mass $$\nu_i$$ of the density ρ: the cells
+are then the optimal transport of ρ onto the sites. Drag a site and watch them re-balance.
+
+<!-- more -->
 
 Give each site $$x_i$$ a weight $$w_i$$. Its **Laguerre cell** is where it wins the shifted distance,
 
@@ -39,13 +49,18 @@ Raising $$w_i$$ grows cell i. **Semi-discrete optimal transport** asks for the w
 cell its mass $$\nu_i$$ of the density ρ: the cells are then the optimal transport of ρ onto the sites,
 and w maximises the concave dual
 
-$$\Phi(w) = \sum_i w_i \nu_i + \int \min_i \big(|y - x_i|^2 - w_i\big)  \rho(y)  dy, \qquad \partial_{w_i} \Phi = \nu_i - \mu_i(w).$$
+$$\Phi(w) = \sum_i w_i \nu_i + \int \min_i \big(|y - x_i|^2 - w_i\big)  \rho(y)  dy, \qquad \partial_{w_i} \Phi = \nu_i - \mu_i(w),$$
 
-**Newton's method** uses the Hessian, a graph Laplacian on the cells' neighbours,
+where $$\mu_i(w) = \int_{\mathrm{Lag}_i(w)} \rho(y)\,dy$$ is the mass cell i holds. (The cost has no ½:
+with $$\tfrac12|y - x_i|^2 - \psi_i$$ the same cells come from $$w = 2\psi$$.)
 
-$$\frac{\partial \mu_i}{\partial w_j} = -\frac{\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho}{2 |x_i - x_j|}, \qquad w \leftarrow w - \tau H^{-1}(\mu - \nu),$$
+**Newton's method** solves $$\mu(w) = \nu$$ with $$H = \partial\mu/\partial w$$, a graph Laplacian on the
+cells' neighbours: for $$j \ne i$$, with $$ds$$ the length along their common edge,
 
-with the step τ halved until every cell keeps some mass and the error drops: the curve falls
+$$H_{ij} = \frac{\partial \mu_i}{\partial w_j} = -\frac{\int_{\mathrm{Lag}_i \cap \mathrm{Lag}_j} \rho\, ds}{2 |x_i - x_j|}, \qquad H_{ii} = -\sum_{j \ne i} H_{ij}, \qquad w \leftarrow w - \tau H^{-1}(\mu - \nu).$$
+
+Adding a constant to every weight changes no cell, so H is singular on constants: one weight is held
+fixed. The step τ is halved until every cell keeps some mass and the error drops: the curve falls
 quadratically, 10⁻² → 10⁻⁴ → 10⁻⁸.
 
 **Lloyd**: move each site to its cell's centroid, solve again, repeat: centroidal power diagrams.

@@ -2,8 +2,9 @@ r"""Headless model of the 3D shapes demo: optimal transport between two surfaces
 
 Source and target are N and M points sampled uniformly on two surfaces (:mod:`otlab.demos.meshes`:
 shapes made by code or an uploaded mesh). The debiased Sinkhorn divergence :math:`S_\varepsilon` is
-solved once per change (:func:`otlab.core.solve`, multiscale in 3D), giving the dual potential F on the
-source points and the Brenier map :math:`T(x_i) = x_i - \nabla F(x_i)` (debiased). The frames then play
+solved once per change (:func:`otlab.core.solve`, multiscale in 3D), giving the debiased dual potential
+:math:`F = F_{\alpha\beta} - F_{\alpha\alpha}` on the source points and the entropic, debiased Brenier map
+:math:`T(x_i) = x_i - \nabla F(x_i)`. The frames then play
 the **displacement interpolation** back and forth,
 
 .. math::

@@ -25,20 +25,30 @@ TARGET_GREY = 205
 LESSON = r"""
 ### Optimal transport between two surfaces
 
+N points $$x_i$$ on the source surface, M points $$y_j$$ on the target (grey). The debiased Sinkhorn
+divergence gives the potential F (the colour) and the map (the arrows)
+
+$$T(x) = x - \nabla F(x).$$
+
+The animation plays $$x_i(t) = (1 - t)\,x_i + t\,T(x_i)$$. Drag to turn the view, scroll to zoom.
+
+<!-- more -->
+
 N points $$x_i$$ sampled on the source surface and M points $$y_j$$ on the target (grey). The debiased
-Sinkhorn divergence at temperature $$\varepsilon = \sigma^2$$ gives a dual potential F on the source, and the
-**Brenier map**
+Sinkhorn divergence at temperature $$\varepsilon = \sigma^2$$ gives the **debiased dual potential**
+$$F = F_{\alpha\beta} - F_{\alpha\alpha}$$ on the source (the extended dual potentials of α → β and of α → α),
+and the entropic, debiased **Brenier map**
 
 $$T(x) = x - \nabla F(x),$$
 
-where each point goes (the arrows). The colour is F. The animation plays the **displacement
-interpolation** (McCann)
+where each point goes (the arrows). The colour is F. The animation plays the interpolation
 
-$$x_i(t) = (1 - t) \ x_i + t \ T(x_i), \qquad 0 \le t \le 1,$$
+$$x_i(t) = (1 - t) \ x_i + t \ T(x_i), \qquad t = \tfrac12(1 - \cos \pi s),$$
 
-the geodesic between the two shapes for the Wasserstein distance: every point moves on a straight line at
-constant speed, and no two paths cross. Drag to turn the view, scroll to zoom; upload your own mesh
-(.obj, .stl, .ply, .vtk) as source or target.
+every point on a straight line, eased at both ends (s is the clock). With the exact Brenier map this is
+McCann's displacement interpolation, the Wasserstein geodesic, along which no two paths cross; T here is
+entropic (blur σ), so it approximates both, and a few paths may cross. Drag to turn the view, scroll
+to zoom; upload your own mesh (.obj, .stl, .ply, .vtk) as source or target.
 """
 
 
@@ -106,7 +116,7 @@ class Shapes3DDemo(DemoView):
                              pn.pane.Markdown(f"upload a target mesh ({kinds})", margin=(0, 10)),
                              self.uploads["target"], w["n"], w["blur"], w["speed"], self.new_points, width=280)
         main = pn.Column(self.player, self.message, self.cloud, self.readout, width=SIDE + 20)
-        return demo_page(settings, main, LESSON, 400)
+        return demo_page(settings, main, LESSON)
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/shapes3d/view.py

@@ -30,8 +30,20 @@ WIDTH = 930
 LESSON_1D = r"""
 ### On the line, optimal transport is sorting
 
-For a convex cost of $$x - y$$ ($$|x-y|$$ or $$\tfrac12|x-y|^2$$), the optimal plan never crosses:
-the leftmost mass of $$\alpha$$ goes to the leftmost mass of $$\beta$$, and so on. With the
+For a convex cost $$h(x - y)$$ the **monotone** plan is optimal: the leftmost mass goes to the leftmost
+mass, and so on. With the quantile functions $$q_\alpha = F_\alpha^{-1}$$, $$q_\beta = F_\beta^{-1}$$ (right),
+
+$$\mathrm{OT} = \int_0^1 C\big(q_\alpha(s), q_\beta(s)\big)\, ds.$$
+
+The moving level s marks the same mass on both sets.
+
+<!-- more -->
+
+For a convex cost $$C(x, y) = h(x - y)$$ ($$|x-y|$$ or $$\tfrac12|x-y|^2$$), the **monotone** plan is
+optimal: the leftmost mass of $$\alpha$$ goes to the leftmost mass of $$\beta$$, and so on. For a strictly
+convex cost (p = 2) it is the only optimal plan, and optimal plans never cross; for $$|x - y|$$ plans that
+cross can be optimal too (half masses at 0, 1 sent to 1, 2: 0 → 2 and 1 → 1 cost as much as 0 → 1 and
+1 → 2). With the
 cumulative distribution functions $$F_\alpha(t) = \sum_{x_i \le t} a_i$$ and their inverses, the
 quantile functions,
 
@@ -43,19 +55,31 @@ width ∝ mass). Sorting both sets is all it takes: $$O((N+M)\log(N+M))$$.
 
 The moving level **s** marks the same mass on the CDFs (left: the horizontal line meets each CDF at
 the matched points) and on the quantile functions (right: the vertical line). The shaded area on the
-right is the integrand: its total is the cost (p = 1; for p = 2 it is the gap, squared and halved).
+right, between the two quantile functions, is $$\int_0^1 |F_\alpha^{-1}(s) - F_\beta^{-1}(s)|\,ds$$: the
+cost for p = 1; for p = 2 the cost is $$\int_0^1 \tfrac12 |F_\alpha^{-1} - F_\beta^{-1}|^2 ds$$, not the area.
 """
 
 LESSON_2D = r"""
 ### In 2D: matching N points to N points
 
-Minimise $$\tfrac1N\sum_i C(x_i, y_{\sigma(i)})$$ over permutations σ. The dual problem puts a price
+Find the permutation σ that minimises
+
+$$\tfrac1N \sum_i C(x_i, y_{\sigma(i)}).$$
+
+Prices with $$f_i + g_j \le C_{ij}$$ bound it from below; the chart shows each solver's gap.
+Greedy bids stall, the auction (slack ε) closes the gap, Sinkhorn blurs the matching.
+
+<!-- more -->
+
+Minimise $$\tfrac1N\sum_i C(x_i, y_{\sigma(i)})$$ over the permutations σ of {1, …, N} (here σ is a
+matching, not a blur). The dual problem puts a price
 on each side: maximise $$\tfrac1N(\sum_i f_i + \sum_j g_j)$$ subject to $$f_i + g_j \le C(x_i, y_j)$$.
 Every panel colours the points by their prices (x: f, circles; y: g, squares; dark = low) and the chart shows how far each dual
 objective still is below the optimum (log).
 
-**Greedy** (naive dual ascent): each unassigned point bids for its best target $$j$$, raising its price
-$$p_j = -g_j$$ by the gap to its second choice, $$v^{(2)} - v^{(1)}$$. When two points want two targets
+**Greedy** (naive dual ascent): each unassigned point $$x_i$$ ranks the targets by
+$$C(x_i, y_j) + p_j$$, with prices $$p_j = -g_j$$; $$v^{(1)} \le v^{(2)}$$ are the two smallest values. It bids
+for its best target, raising that price by the gap to its second choice, $$v^{(2)} - v^{(1)}$$. When two points want two targets
 equally, that gap is 0: no price moves and the bids circle; otherwise the raises shrink and it **stalls**.
 
 **Auction** adds a slack: raise by $$v^{(2)} - v^{(1)} + \varepsilon$$. Every bid now makes progress,
@@ -65,7 +89,7 @@ otlab then proves optimality (no negative exchange cycle, by Bellman–Ford) and
 
 **Sinkhorn** at temperature ε spreads each point's mass over its neighbours,
 $$\pi_{ij} \propto e^{(f_i + g_j - C_{ij})/\varepsilon}$$ (lines, opacity ∝ mass): a blurred matching whose
-cost exceeds the optimum by about ε log N. Its dual is smooth, so it climbs fast, then stops short.
+cost exceeds the optimum by at most ε log N. Its dual is smooth, so it climbs fast, then stops short.
 """
 
 
@@ -95,7 +119,7 @@ class SortingLineView(DemoView):
                      y_range=(0, 1.02), tools="", toolbar_location=None)
         cdf.step("t", "F", source=self.src_cdf_x, mode="after", color=SOURCE_COLOR, line_width=3)
         cdf.step("t", "F", source=self.src_cdf_y, mode="after", color=TARGET_COLOR, line_width=3)
-        quant = figure(title="quantile functions F⁻¹(s); shaded: the cost integrand", width=WIDTH // 2 - 5,
+        quant = figure(title="quantile functions F⁻¹(s); shaded: the gap (the cost for p = 1)", width=WIDTH // 2 - 5,
                        height=260, x_range=(0, 1), y_range=(0, 1), tools="", toolbar_location=None)
         quant.quad(left="left", right="right", bottom="bottom", top="top", source=self.src_area, color=HIGHLIGHT,
                    alpha=0.15)

@@ -4,7 +4,8 @@ Each particle owns a Laguerre cell of fixed volume :math:`V = \text{fill}\,|\Ome
 particles (the preset's motion), solves the weights that restore every volume (warm-started Newton), and
 pulls each particle towards its cell's centroid (:mod:`otlab.core.semidiscrete.swarms`). With p = 2 for every species
 the cells are exact power cells, drawn as polygons; with another softness p (cost
-:math:`(|y - x_i|/R)^p`: hard p ≫ 2, soft p < 2) they live on a pixel grid and are drawn as an image.
+:math:`\tfrac{R}{p}(|y - x_i|/R)^p`, R the radius of a ball of volume V: hard p ≫ 2, soft p < 2) they live
+on a pixel grid and are drawn as an image.
 
 Presets set every parameter to values that make their point within seconds: run-and-tumble in a disk,
 active Brownian particles on a torus (the box's sides are glued), hard and soft particles falling, a

@@ -30,24 +30,40 @@ CELL_COLOURS = Category10[10]
 VOID_COLOUR, WALL_COLOUR, BORDER_COLOUR = "#ffffff", "#5b6470", "#1f2d3d"
 
 LESSON = r"""
-### Incompressible swarms: particles that own a fixed volume
+### Incompressible swarms
 
-Each particle $$x_i$$ owns a **Laguerre cell** of the cost $$c_i(y) = \frac{R}{p_i} (|y - x_i|/R)^{p_i}$$,
+Each particle $$x_i$$ owns a Laguerre cell of the cost
+
+$$c_i(y) = \tfrac{R}{p_i} (|y - x_i|/R)^{p_i}$$
+
+and of fixed volume V. Every step moves the particles, re-solves the weights so that every cell keeps
+volume V, and pulls each particle to its cell's centroid. They never overlap: hard ones (p ≫ 2) stay
+round, soft ones (p < 2) squeeze.
+
+<!-- more -->
+
+Each particle $$x_i$$ owns a **Laguerre cell** of the cost $$c_i(y) = \frac{R}{p_i} (|y - x_i|/R)^{p_i}$$
+(R the radius of a disk of volume V below: every cost has slope 1 at a cell's radius),
 
 $$C_i = \lbrace y : c_i(y) - w_i \le c_j(y) - w_j \ \text{for all}\ j, \ \ c_i(y) - w_i \le 0 \rbrace,$$
 
 (the last condition: outside every cell is **void**). Every step of length Δt
 
 1. moves the particles: $$v_i$$ = speed × heading (headings **tumble** at rate λ, or **diffuse**,
-   $$d\theta = \sqrt{2 D_r}\ dW$$), gravity, the way to the exit, or surface tension;
+   $$d\theta = \sqrt{2 D_r}\ dW$$, W a Brownian motion), gravity, the way to the exit, or surface tension;
 2. solves the weights w that give **every cell the volume** $$V = \text{fill} \cdot |\Omega| / N$$ — semi-discrete
    optimal transport of the room onto the particles, by Newton's method warm-started from the last step;
-3. pulls each particle towards its cell's centroid $$c_i$$: $$x_i \leftarrow x_i + \Delta t \ (v_i + \kappa (c_i - x_i))$$.
+3. pulls each particle towards its cell's centroid $$\bar y_i$$ at the rate κ = 20 (*spring*):
+   $$x_i \leftarrow x_i + \Delta t \ (v_i + \kappa (\bar y_i - x_i))$$, or puts it there (*jump*).
 
 The particles cannot overlap: they are **incompressible**. With p = 2 the cells are exact power cells
 (polygons with arcs); **hard** particles (p ≫ 2) stay round, **soft** ones (p < 2) deform and squeeze
-through the exit. **Surface tension**: an interface of length $$\ell_{ij}$$ and normal $$n_{ij}$$ pushes
-cell i by $$-(\gamma_{ij} - \gamma_{i0}) \ \ell_{ij} \ n_{ij}$$: a costly A–B interface makes the types sort.
+through the exit. **Surface tension**: cells i and j share an interface of length $$\ell_{ij}$$ and unit
+normal $$n_{ij}$$ pointing out of i into j; with $$\gamma_{ij}$$ its tension and $$\gamma_{i0}$$ that of i with
+the void, cell i moves at
+$$v_i = -\frac{R}{|\partial B_R|} \sum_{j} (\gamma_{ij} - \gamma_{i0}) \ \ell_{ij} \ n_{ij}$$
+($$|\partial B_R| = 2\pi R$$, the perimeter of a cell-sized disk; plus a fifth of the swimming speed):
+away from its costly interfaces, so the types sort.
 """
 
 
@@ -151,7 +167,7 @@ class SwarmsDemo(DemoView):
                              pn.pane.Markdown("**Colour**", margin=(4, 10, 0, 10)), self.colour, self.new_swarm,
                              width=280)
         self.main.objects = [self.player, self.message, pn.pane.Bokeh(self.fig), self.readout]
-        return demo_page(settings, self.main, LESSON, 440)
+        return demo_page(settings, self.main, LESSON)
 
 
 def _slider(**kw) -> pn.widgets.FloatSlider:

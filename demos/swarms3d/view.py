@@ -22,9 +22,18 @@ CELL_RGB = np.array([[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40
 LESSON = r"""
 ### Incompressible swarms in 3D
 
+The plane's rules in a ball or a box: each particle owns a cell of voxels of the cost
+
+$$c_i(y) = \tfrac{R}{p_i} (|y - x_i|/R)^{p_i},$$
+
+whose volume every step restores (Newton). Drawn: each cell's boundary voxels. Hard particles (p ≫ 2)
+stay round, soft ones (p < 2) fill the gaps.
+
+<!-- more -->
+
 The same rules as in the plane: each particle owns the Laguerre cell
 $$\lbrace y : c_i(y) - w_i \le c_j(y) - w_j, \ c_i(y) - w_i \le 0 \rbrace$$ of the cost
-$$c_i(y) = \frac{R}{p_i} (|y - x_i|/R)^{p_i}$$, here on a grid of voxels; every step moves the particles,
+$$c_i(y) = \frac{R}{p_i} (|y - x_i|/R)^{p_i}$$ (R the radius of a ball of a cell's volume), here on a grid of voxels; every step moves the particles,
 re-solves the weights so that **every cell keeps its volume** (Newton on soft voxel counts), and pulls
 each particle towards its cell's centroid. Drawn: the voxels on the boundary of each cell, so you see the
 cells squeeze against each other and the walls. Hard particles (p ≫ 2) stay round, soft ones (p < 2) fill
@@ -70,7 +79,7 @@ class Swarms3DDemo(DemoView):
                              w["gravity"], w["dt"], pn.pane.Markdown("**Colour**", margin=(4, 10, 0, 10)), self.colour,
                              width=280)
         main = pn.Column(self.player, self.message, self.cloud, self.readout, width=SIDE + 20)
-        return demo_page(settings, main, LESSON, 420)
+        return demo_page(settings, main, LESSON)
 
 
 if __name__.startswith("bokeh"):  # panel serve demos/swarms3d/view.py

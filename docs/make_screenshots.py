@@ -57,7 +57,7 @@ def annealing(page, url):
     page.screenshot(path=str(DOCS / "annealing-heart-to-OT.png"))
     page.set_viewport_size({"width": 1280, "height": 720})
     time.sleep(1.0)
-    projector_shots(page, "annealing", ".otlab-main-plot")  # the lesson below the demo on a projector
+    projector_shots(page, "annealing", ".otlab-main-plot")
 
 
 def flows(page, url):

@@ -359,10 +359,6 @@ def _broadcast(kind: str, f, to: str):
     return lifted
 
 
-def _count(tree) -> int:
-    return sum(1 for _ in ast.walk(tree))
-
-
 def compile_formula(text: str, inputs: Mapping[str, str], kind: str = SCALAR) -> Formula:
     """Parse ``text`` into a :class:`Formula` over ``inputs`` (name → "vector" or "scalar") whose value is
     of ``kind``; a :class:`FormulaError` says what is refused and where (module docstring)."""
@@ -389,8 +385,9 @@ def compile_formula(text: str, inputs: Mapping[str, str], kind: str = SCALAR) ->
         raise FormulaError(f"cannot read the formula: {err.msg} {where}") from None
     except (RecursionError, MemoryError, ValueError):
         raise FormulaError("cannot read the formula: it is nested too deeply") from None
-    if _count(tree) > MAX_NODES:
-        raise FormulaError(f"a formula has at most {MAX_NODES} parts (numbers, names, operations), got {_count(tree)}")
+    nodes = sum(1 for _ in ast.walk(tree))
+    if nodes > MAX_NODES:
+        raise FormulaError(f"a formula has at most {MAX_NODES} parts (numbers, names, operations), got {nodes}")
     got, run = _Compiler(inputs, params).compile(_line_shift(tree.body))
     if got != kind:
         need = ("a number per pair of points: reduce the coordinates with sum(...), norm(...), dot(...) or v[k]"

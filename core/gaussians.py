@@ -56,9 +56,9 @@ def _covariance(cov, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a finite square matrix (d, d), got shape {c.shape}")
     if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12):
         raise ValueError(f"{name} must be symmetric")
-    if np.linalg.eigvalsh(c).min() <= 0:
-        raise ValueError(f"{name} must be positive definite (its smallest eigenvalue is "
-                         f"{np.linalg.eigvalsh(c).min():.3g})")
+    smallest = np.linalg.eigvalsh(c).min()
+    if smallest <= 0:
+        raise ValueError(f"{name} must be positive definite (its smallest eigenvalue is {smallest:.3g})")
     return c
 
 
